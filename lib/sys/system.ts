@@ -1,0 +1,97 @@
+/**
+ * The edge between the pure core and the machine. Everything that touches FFI,
+ * files, procfs or sysfs goes through a {@link System}; the real one is
+ * `lib/sys/host.ts`, unit tests pass a fake that records every call.
+ *
+ * @module
+ */
+
+import type { Arch } from "../abi.ts";
+
+/** A file opened read-only and close-on-exec, checked to be a non-empty regular file. */
+export interface OpenedFile {
+  /** Path as given by the user (or a name such as `memfd:initrd`). */
+  readonly path: string;
+  /** The real file descriptor, as passed to kexec_file_load. */
+  readonly fd: number;
+  /** Size in bytes. */
+  readonly size: number;
+}
+
+/** Where the command writes: stdout for results (`--json`, `--dry-run`), stderr for the rest. */
+export interface Output {
+  /** Writes text to stdout (no newline added). */
+  out(text: string): void;
+  /** Writes text to stderr (no newline added). */
+  err(text: string): void;
+}
+
+/**
+ * The machine as the library sees it. Methods that are system calls return the
+ * errno (0 on success) rather than throwing, because callers decide on errno
+ * (fallback, diagnosis); methods that open files throw a {@link KexecError}
+ * naming the file.
+ */
+export interface System {
+  /** Architecture of the running kernel. */
+  readonly arch: Arch;
+  /** Page size of the running kernel (segment alignment). */
+  readonly pageSize: number;
+  /** Output streams. */
+  readonly io: Output;
+
+  /** Text of a procfs/sysfs/config file, or undefined when missing or unreadable. */
+  readText(path: string): string | undefined;
+  /** Up to `maxBytes` bytes of a file, or undefined when missing or unreadable. */
+  readBytes(path: string, maxBytes: number): Uint8Array | undefined;
+  /** Names in a directory, or undefined when missing. */
+  listDir(path: string): string[] | undefined;
+
+  /**
+   * Opens a kernel or initrd: read-only, close-on-exec, must be a non-empty
+   * regular file. `role` names it in errors ("kernel", "initrd").
+   * Throws a KexecError (exit 255) naming the file and the problem.
+   */
+  openFile(path: string, role: string): OpenedFile;
+  /** Maps a whole opened file read-only; the bytes are never copied into the JS heap. */
+  mapFile(file: OpenedFile): Uint8Array;
+  /** Concatenates files into one sealed memfd (kernel-side copy), for several initrds. */
+  concatFiles(files: readonly OpenedFile[], name: string): OpenedFile;
+  /** Creates a memfd holding `bytes` (e.g. an unwrapped kernel). */
+  memfdFrom(bytes: Uint8Array, name: string): OpenedFile;
+  /** Closes a file opened by this System. */
+  close(file: OpenedFile): void;
+
+  /** The address the kernel will read `bytes` from (for kexec_segment.buf). */
+  addressOf(bytes: Uint8Array): bigint;
+
+  /** kexec_file_load(2). Returns 0 or the errno. */
+  kexecFileLoad(
+    kernelFd: number,
+    initrdFd: number,
+    cmdline: Uint8Array | null,
+    flags: number,
+  ): number;
+  /**
+   * kexec_load(2) with a prepared `struct kexec_segment` table (4 u64 per
+   * segment). `keepAlive` holds every buffer the table points into until the
+   * call returns. Returns 0 or the errno.
+   */
+  kexecLoad(
+    entry: bigint,
+    table: BigUint64Array,
+    nrSegments: number,
+    flags: number,
+    keepAlive: readonly Uint8Array[],
+  ): number;
+  /** reboot(LINUX_REBOOT_MAGIC1, MAGIC2, cmd). Returns only on failure: the errno. */
+  reboot(cmd: number): number;
+  /** sync(2) in a worker thread; resolves true when done, false after `timeoutMs`. */
+  sync(timeoutMs: number): Promise<boolean>;
+  /** Clears IFF_UP on one network interface. Returns 0 or the errno. */
+  setInterfaceDown(name: string): number;
+  /** `n` bytes from getrandom(2). */
+  random(n: number): Uint8Array;
+  /** Writes one line to the kernel log (/dev/kmsg); best effort. */
+  kmsg(line: string): void;
+}
