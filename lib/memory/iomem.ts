@@ -1,0 +1,145 @@
+/**
+ * /proc/iomem as a resource tree (kexec-abi.md §5.1) and its top-level
+ * classification into a memory map (x86_64-boot.md §4.1). Crash loads use
+ * {@link findIomem} to find "Crash kernel" and "Kernel code".
+ *
+ * @module
+ */
+
+import { KexecError } from "../errors.ts";
+import { parseHexAddress, sortRanges } from "./memmap.ts";
+import type { MemoryKind, MemoryRange } from "./types.ts";
+
+/** One /proc/iomem resource; `end` is exclusive (the file prints it inclusive). */
+export interface IomemNode {
+  readonly start: number;
+  /** First address after the resource. */
+  readonly end: number;
+  /** The resource name as printed, e.g. "System RAM", "Crash kernel". */
+  readonly name: string;
+  /** Resources nested inside this one. */
+  readonly children: IomemNode[];
+}
+
+// `<indent><start>-<end> : <name>`; the kernel indents two spaces per level.
+const IOMEM_LINE = /^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$/;
+const INDENT_PER_LEVEL = 2;
+
+// Top-level names that are e820 memory on x86 (x86_64-boot.md §4.1); every
+// other top-level resource (PCI windows, APIC, ROM) is not memory at all.
+const IOMEM_TOP_LEVEL_KINDS: ReadonlyMap<string, MemoryKind> = new Map([
+  ["System RAM", "ram"],
+  ["Reserved", "reserved"],
+  ["reserved", "reserved"],
+  ["ACPI Tables", "acpi"],
+  ["ACPI Non-volatile Storage", "nvs"],
+  ["Unusable memory", "unusable"],
+  ["Persistent Memory", "pmem"],
+  ["Persistent Memory (legacy)", "pram"],
+  ["Soft Reserved", "soft-reserved"],
+]);
+
+/**
+ * Parses /proc/iomem text into a tree. Throws a {@link KexecError} when a line
+ * is malformed or when every address is zero, which is what the kernel shows to
+ * readers without CAP_SYS_ADMIN.
+ *
+ * @example
+ * ```ts
+ * import { parseIomem } from "./iomem.ts";
+ * const tree = parseIomem(
+ *   "00100000-3ffdffff : System RAM\n  01000000-01e00fff : Kernel code\n",
+ * );
+ * if (tree[0].end !== 0x3ffe0000 || tree[0].children[0].name !== "Kernel code") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function parseIomem(text: string, path = "/proc/iomem"): IomemNode[] {
+  const roots: IomemNode[] = [];
+  // stack[d] is the last node seen at depth d.
+  const stack: IomemNode[] = [];
+  let allZero = true;
+  let count = 0;
+  const lines = text.split("\n");
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === "") continue;
+    const m = IOMEM_LINE.exec(line);
+    if (!m || m[1].length % INDENT_PER_LEVEL !== 0) {
+      throw new KexecError(`${path} line ${i + 1}: cannot parse '${line}'`, {
+        hint: "expected '<start>-<end> : <name>' lines; run again with -d and report it",
+      });
+    }
+    const depth = m[1].length / INDENT_PER_LEVEL;
+    if (depth > stack.length) {
+      throw new KexecError(`${path} line ${i + 1}: indented deeper than its parent`, {
+        hint: "the file is malformed; run again with -d and report it",
+      });
+    }
+    const start = parseHexAddress(m[2], `${path} line ${i + 1} start`);
+    const last = parseHexAddress(m[3], `${path} line ${i + 1} end`);
+    if (start !== 0 || last !== 0) allZero = false;
+    const node: IomemNode = { start, end: last + 1, name: m[4], children: [] };
+    if (depth === 0) roots.push(node);
+    else stack[depth - 1].children.push(node);
+    stack.length = depth;
+    stack.push(node);
+    count++;
+  }
+  if (count > 0 && allZero) {
+    throw new KexecError(`${path}: every address reads as zero`, {
+      hint: "the kernel hides /proc/iomem addresses from processes without CAP_SYS_ADMIN; " +
+        "run kexec as root",
+    });
+  }
+  return roots;
+}
+
+/**
+ * The memory map from the top level of an iomem tree, sorted: RAM, reserved,
+ * ACPI, NVS, unusable, persistent and soft-reserved ranges. Nested resources
+ * (kernel image, crash region) stay RAM for the next kernel.
+ *
+ * @example
+ * ```ts
+ * import { iomemMemoryMap, parseIomem } from "./iomem.ts";
+ * const map = iomemMemoryMap(parseIomem(
+ *   "00000000-00000fff : Reserved\n00001000-0009fbff : System RAM\n" +
+ *     "c0000000-febfffff : PCI Bus 0000:00\n",
+ * ));
+ * if (map.length !== 2 || map[1].kind !== "ram" || map[1].end !== 0x9fc00) throw new Error();
+ * ```
+ */
+export function iomemMemoryMap(nodes: readonly IomemNode[]): MemoryRange[] {
+  const ranges: MemoryRange[] = [];
+  for (const node of nodes) {
+    const kind = IOMEM_TOP_LEVEL_KINDS.get(node.name);
+    if (kind) ranges.push({ start: node.start, end: node.end, kind });
+  }
+  return sortRanges(ranges);
+}
+
+/**
+ * Every resource in the tree with exactly this name, depth first in file order.
+ *
+ * @example
+ * ```ts
+ * import { findIomem, parseIomem } from "./iomem.ts";
+ * const tree = parseIomem(
+ *   "00100000-bfffffff : System RAM\n  a0000000-afffffff : Crash kernel\n",
+ * );
+ * const [crash] = findIomem(tree, "Crash kernel");
+ * if (crash.start !== 0xa0000000 || crash.end !== 0xb0000000) throw new Error();
+ * ```
+ */
+export function findIomem(nodes: readonly IomemNode[], name: string): IomemNode[] {
+  const found: IomemNode[] = [];
+  const visit = (list: readonly IomemNode[]) => {
+    for (const node of list) {
+      if (node.name === name) found.push(node);
+      visit(node.children);
+    }
+  };
+  visit(nodes);
+  return found;
+}
