@@ -1,0 +1,201 @@
+/**
+ * Regenerates `lib/arch/x86_64/purgatory_blob.ts` from `purgatory.S` with GNU
+ * binutils: `as --64` assembles, `objcopy -O binary` extracts the page and
+ * `nm` gives every offset the TypeScript side needs.
+ *
+ * ```sh
+ * deno run -A scripts/gen-purgatory.ts          # write the blob module
+ * deno run -A scripts/gen-purgatory.ts --check  # exit 1 if it is out of date
+ * ```
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+
+/** The assembly source, relative to this script. */
+export const SOURCE_URL: URL = new URL("../lib/arch/x86_64/purgatory.S", import.meta.url);
+/** The generated module, relative to this script. */
+export const BLOB_URL: URL = new URL("../lib/arch/x86_64/purgatory_blob.ts", import.meta.url);
+
+/** What one assembly run produced. */
+export interface AssembledPurgatory {
+  /** The page as `objcopy -O binary` wrote it. */
+  bytes: Uint8Array;
+  /** Every `purgatory_*` symbol: `t` = offset in the page, `a` = constant. */
+  symbols: Map<string, { kind: "t" | "a"; value: bigint }>;
+  /** SHA-256 (hex) of the source text, recorded in the generated header. */
+  sourceSha256: string;
+}
+
+const BINUTILS_HINT = "GNU binutils (as, objcopy, nm) are needed: install them, " +
+  "e.g. `apt-get install binutils`";
+
+/**
+ * Descriptions of every symbol the blob module exports (JSDoc of each
+ * constant). A `purgatory_*` symbol missing here is an error, so nothing is
+ * exported undocumented.
+ */
+const SYMBOL_DOCS: Record<string, string> = {
+  purgatory_start: "Entry point (kexec_load `entry` = page address + this).",
+  purgatory_verify:
+    "`long verify(void)` (SysV): -1 if every region matches, else the first bad index.",
+  purgatory_report:
+    "`size_t report(char buf[REPORT_MAX], long result)` (SysV): formats the failure line.",
+  purgatory_sha256: "`void sha256(const void *data, size_t len, uint8_t out[32])` (SysV).",
+  purgatory_code_end: "End of the instructions; read-only constants follow.",
+  purgatory_gdt: "GDT: null, unused, 0x10 64-bit code, 0x18 flat data.",
+  purgatory_gdtr: "GDTR (u16 limit, u64 base); the entry code fills the base.",
+  purgatory_entry64: "Slot u64: kernel entry (protected-mode load address + 0x200).",
+  purgatory_boot_params: "Slot u64: physical address of boot_params (goes to %rsi).",
+  purgatory_region_count: "Slot u64: number of regions to verify (0 = no check).",
+  purgatory_regions: "Region table: `{u64 mem; u64 len; u8 sha256[32]}` entries.",
+  purgatory_regions_end: "End of the region table.",
+  purgatory_stack_bottom: "Lowest byte of the private stack.",
+  purgatory_stack_top: "Initial %rsp (end of the page).",
+  purgatory_page_size: "Size of the page.",
+  purgatory_max_regions: "Entries in the region table.",
+  purgatory_region_mem: "Region entry field: u64 physical start.",
+  purgatory_region_len: "Region entry field: u64 length in bytes.",
+  purgatory_region_sha256: "Region entry field: 32-byte SHA-256 digest.",
+  purgatory_region_size: "Size of one region entry.",
+  purgatory_verify_ok: "verify() result: every region matched.",
+  purgatory_verify_bad_count: "verify() result: the count slot exceeds the table.",
+  purgatory_report_max: "Bytes report() may write into its buffer.",
+};
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(`\`${cmd}\` not found. ${BINUTILS_HINT}`);
+    }
+    throw err;
+  }
+  const dec = new TextDecoder();
+  if (!output.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed:\n${dec.decode(output.stderr)}`);
+  }
+  return dec.decode(output.stdout);
+}
+
+/** Assembles `purgatory.S` and reads back the page and its symbols. */
+export async function assemblePurgatory(sourceUrl: URL = SOURCE_URL): Promise<AssembledPurgatory> {
+  const source = await Deno.readFile(sourceUrl);
+  const dir = await Deno.makeTempDir({ prefix: "purgatory-" });
+  try {
+    const obj = `${dir}/purgatory.o`;
+    const bin = `${dir}/purgatory.bin`;
+    await run("as", ["--64", "-o", obj, sourceUrl.pathname]);
+    // References to other labels must be resolved by `as`; a relocation would
+    // leave a hole in the binary that objcopy silently keeps.
+    const relocs = await run("objdump", ["-r", obj]);
+    if (/RELOCATION RECORDS/.test(relocs)) {
+      throw new Error(`purgatory.S must not need relocations:\n${relocs}`);
+    }
+    await run("objcopy", ["-O", "binary", "-j", ".text", obj, bin]);
+    const nm = await run("nm", ["-n", obj]);
+    const symbols = new Map<string, { kind: "t" | "a"; value: bigint }>();
+    for (const line of nm.split("\n")) {
+      const m = /^([0-9a-f]{16}) ([ta]) (purgatory_\w+)$/.exec(line.trim());
+      if (!m) continue;
+      symbols.set(m[3], { kind: m[2] as "t" | "a", value: BigInt.asIntN(64, BigInt(`0x${m[1]}`)) });
+    }
+    return {
+      bytes: await Deno.readFile(bin),
+      symbols,
+      sourceSha256: createHash("sha256").update(source).digest("hex"),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function constName(symbol: string, kind: "t" | "a"): string {
+  const upper = symbol.toUpperCase();
+  return kind === "t" ? `${upper}_OFFSET` : upper;
+}
+
+const HEX_BYTES_PER_LINE = 32;
+
+/** Renders the generated module text (already in `deno fmt` style). */
+export function renderBlobModule(asm: AssembledPurgatory): string {
+  let used = asm.bytes.length;
+  while (used > 0 && asm.bytes[used - 1] === 0) used--;
+  const lines: string[] = [];
+  for (let i = 0; i < used; i += HEX_BYTES_PER_LINE) {
+    const chunk = asm.bytes.subarray(i, Math.min(i + HEX_BYTES_PER_LINE, used));
+    lines.push(`  "${Array.from(chunk, (b) => b.toString(16).padStart(2, "0")).join("")}",`);
+  }
+  for (const name of asm.symbols.keys()) {
+    if (!(name in SYMBOL_DOCS)) {
+      throw new Error(`symbol ${name} has no description in scripts/gen-purgatory.ts`);
+    }
+  }
+  const consts: string[] = [];
+  for (const [name, doc] of Object.entries(SYMBOL_DOCS)) {
+    const symbol = asm.symbols.get(name);
+    if (symbol === undefined) throw new Error(`purgatory.S no longer defines ${name}`);
+    const { kind, value } = symbol;
+    const literal = value < 0n ? `-0x${(-value).toString(16)}` : `0x${value.toString(16)}`;
+    consts.push(`/** ${doc} */\nexport const ${constName(name, kind)} = ${literal};`);
+  }
+  return `// GENERATED by scripts/gen-purgatory.ts from lib/arch/x86_64/purgatory.S
+// with GNU as --64, objcopy -O binary and nm. Do not edit: change purgatory.S
+// and run \`deno run -A scripts/gen-purgatory.ts\`.
+// Source SHA-256: ${asm.sourceSha256}
+
+/**
+ * The assembled x86_64 purgatory page and the offsets of its code entries,
+ * data slots and constants. See PURGATORY.md.
+ *
+ * @module
+ */
+
+/**
+ * The page as assembled (${asm.bytes.length} bytes), hex, with its ${
+    asm.bytes.length - used
+  } trailing zero bytes left out.
+ */
+export const PURGATORY_BLOB_HEX: string = [
+${lines.join("\n")}
+].join("");
+
+${consts.join("\n\n")}
+`;
+}
+
+async function main(args: string[]): Promise<number> {
+  const check = args.includes("--check");
+  const text = renderBlobModule(await assemblePurgatory());
+  let current: string | null = null;
+  try {
+    current = await Deno.readTextFile(BLOB_URL);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  if (check) {
+    if (current === text) {
+      console.log("purgatory_blob.ts is up to date");
+      return 0;
+    }
+    console.error(
+      "purgatory_blob.ts differs from purgatory.S; run `deno run -A scripts/gen-purgatory.ts`",
+    );
+    return 1;
+  }
+  if (current !== text) await Deno.writeTextFile(BLOB_URL, text);
+  console.log(`wrote ${BLOB_URL.pathname}${current === text ? " (unchanged)" : ""}`);
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (err) {
+    console.error(`gen-purgatory: ${err instanceof Error ? err.message : err}`);
+    Deno.exit(2);
+  }
+}
