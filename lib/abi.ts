@@ -22,7 +22,13 @@ export const SYSCALLS: Record<
   }
 > = {
   x86_64: { kexec_load: 246, kexec_file_load: 320, reboot: 169, memfd_create: 319, getrandom: 318 },
-  aarch64: { kexec_load: 104, kexec_file_load: 294, reboot: 142, memfd_create: 279, getrandom: 278 },
+  aarch64: {
+    kexec_load: 104,
+    kexec_file_load: 294,
+    reboot: 142,
+    memfd_create: 279,
+    getrandom: 278,
+  },
 };
 
 /** `kexec_load(2)` flags (kexec-abi.md §2.2). */
@@ -53,6 +59,10 @@ export const KEXEC_FILE_ON_CRASH = 0x2;
 export const KEXEC_FILE_NO_INITRAMFS = 0x4;
 /** Kernel prints segment placement (Linux ≥ 6.8); optional, probed. */
 export const KEXEC_FILE_DEBUG = 0x8;
+/** Do not use CMA for the payload (2025 kernels). */
+export const KEXEC_FILE_NO_CMA = 0x10;
+/** x86 only: carry the boot DTB over as SETUP_DTB (2025 kernels). */
+export const KEXEC_FILE_FORCE_DTB = 0x20;
 
 /** `reboot(2)` magic numbers and the kexec command (include/uapi/linux/reboot.h). */
 export const LINUX_REBOOT_MAGIC1 = 0xfee1dead;

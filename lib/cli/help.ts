@@ -1,0 +1,107 @@
+/**
+ * `--help` text and the man page, both generated from the option table.
+ *
+ * @module
+ */
+
+import { GROUP_TITLES, type OptionGroup, OPTIONS, type OptionSpec } from "./options.ts";
+
+/** Version printed by `--version`. */
+export const VERSION = "0.1.0";
+
+/** The synopsis lines. */
+export const USAGE = [
+  "kexec [-l|-p] KERNEL [--initrd=FILE]... [--append=STRING] [options]",
+  "kexec -e | -f KERNEL | -u [-p] | -S [-l] [--json]",
+];
+
+function optionLabel(spec: OptionSpec): string {
+  const names: string[] = [];
+  if (spec.short) names.push(`-${spec.short}`);
+  for (const long of spec.long) names.push(`--${long}${spec.value ? `=${spec.value}` : ""}`);
+  return names.join(", ");
+}
+
+const GROUP_ORDER = Object.keys(GROUP_TITLES) as OptionGroup[];
+
+/**
+ * The `--help` text.
+ *
+ * @example
+ * ```ts
+ * import { helpText } from "./help.ts";
+ * const text = helpText();
+ * if (!text.includes("--initrd=FILE") || !text.includes("-s, --kexec-file-syscall")) {
+ *   throw new Error(text);
+ * }
+ * ```
+ */
+export function helpText(): string {
+  const lines = ["Usage:", ...USAGE.map((u) => `  ${u}`), ""];
+  lines.push("Load a Linux kernel and boot it without firmware (kexec-tools compatible).", "");
+  for (const group of GROUP_ORDER) {
+    const specs = OPTIONS.filter((o) => o.group === group && !o.hidden);
+    if (specs.length === 0) continue;
+    lines.push(`${GROUP_TITLES[group]}:`);
+    for (const spec of specs) {
+      const label = optionLabel(spec);
+      if (label.length <= 30) lines.push(`  ${label.padEnd(30)} ${spec.help}`);
+      else lines.push(`  ${label}`, `  ${"".padEnd(30)} ${spec.help}`);
+    }
+    lines.push("");
+  }
+  lines.push(
+    "Plain 'kexec KERNEL' loads only; boot it with 'kexec -e' or 'systemctl kexec'.",
+    "Exit codes: 0 ok; 1 usage error, nothing loaded for -e, or -S: loaded;",
+    "  253 -s: kexec_file_load unavailable; 254 no crash region; 255 load/exec failure.",
+    "",
+  );
+  return lines.join("\n");
+}
+
+function troff(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/-/g, "\\-").replace(/^\./gm, "\\&.");
+}
+
+/**
+ * The man page (troff, section 8).
+ *
+ * @example
+ * ```ts
+ * import { manPage } from "./help.ts";
+ * const page = manPage();
+ * if (!page.startsWith(".TH KEXEC 8") || !page.includes("reuse\\-cmdline")) throw new Error();
+ * ```
+ */
+export function manPage(): string {
+  const out = [
+    `.TH KEXEC 8 "" "kexec ${VERSION}" "System Administration"`,
+    ".SH NAME",
+    "kexec \\- load a Linux kernel and boot it without firmware",
+    ".SH SYNOPSIS",
+    ...USAGE.map((u) => `.B ${troff(u)}\n.br`),
+    ".SH DESCRIPTION",
+    "A drop\\-in replacement for kexec\\-tools' kexec, written in TypeScript for Deno.",
+    "It loads a kernel with kexec_file_load(2) or kexec_load(2), boots it with",
+    "reboot(2), unloads it, and reports the state of the normal and crash images.",
+    "Plain",
+    ".B kexec KERNEL",
+    "loads only (kexec\\-tools would run shutdown).",
+  ];
+  for (const group of GROUP_ORDER) {
+    out.push(`.SH ${GROUP_TITLES[group].toUpperCase()}`);
+    for (const spec of OPTIONS.filter((o) => o.group === group)) {
+      out.push(".TP", `.B ${troff(optionLabel(spec) || `-${spec.short}`)}`, troff(spec.help));
+      if (spec.differs) out.push(".br", `Differs from kexec\\-tools: ${troff(spec.differs)}.`);
+    }
+  }
+  out.push(
+    ".SH EXIT STATUS",
+    "0 success (\\-S: not loaded); 1 usage error, nothing loaded for \\-e, \\-S: loaded;",
+    "253 \\-s and kexec_file_load unavailable; 254 no crash region; 255 other failures.",
+    ".SH SEE ALSO",
+    "kexec_load(2), kexec_file_load(2), reboot(2)",
+    "",
+  );
+  return out.join("\n");
+}

@@ -1,0 +1,361 @@
+/**
+ * The option table. It drives the parser (`getopt.ts`), `--help` (`help.ts`)
+ * and the man page (`manpage.ts`), so an option exists in one place only.
+ * Spellings follow kexec-tools 2.0.32 (cli-compat.md §2).
+ *
+ * @module
+ */
+
+/** Sections of `--help` and the man page. */
+export type OptionGroup =
+  | "action"
+  | "syscall"
+  | "image"
+  | "exec"
+  | "output"
+  | "compat";
+
+/** Titles of the groups, in the order they are printed. */
+export const GROUP_TITLES: Record<OptionGroup, string> = {
+  action: "Actions",
+  syscall: "System call",
+  image: "Kernel, initrd and command line",
+  exec: "Booting the loaded kernel",
+  output: "Output",
+  compat: "Accepted for kexec-tools compatibility",
+};
+
+/** Identifiers of options, as the parser reports them. */
+export type OptionId =
+  | "help"
+  | "help-usage"
+  | "version"
+  | "load"
+  | "load-panic"
+  | "exec"
+  | "force"
+  | "unload"
+  | "status"
+  | "print-ckr-size"
+  | "file-syscall"
+  | "load-syscall"
+  | "auto-syscall"
+  | "initrd"
+  | "command-line"
+  | "reuse-cmdline"
+  | "type"
+  | "mem-min"
+  | "mem-max"
+  | "no-checks"
+  | "no-cma"
+  | "force-dtb"
+  | "no-ifdown"
+  | "no-sync"
+  | "sync-timeout"
+  | "debug"
+  | "dry-run"
+  | "json"
+  | "load-preserve-context"
+  | "load-jump-back-helper"
+  | "entry"
+  | "ignored"
+  | "unsupported";
+
+/** One row of the option table. */
+export interface OptionSpec {
+  /** What the parser reports for it. */
+  readonly id: OptionId;
+  /** Long spellings; the first is the one `--help` shows. */
+  readonly long: readonly string[];
+  /** Short letter, if any. */
+  readonly short?: string;
+  /** Placeholder of its value when it takes one (`FILE`, `ADDR`, …). */
+  readonly value?: string;
+  /** Section in `--help`. */
+  readonly group: OptionGroup;
+  /** One-line description. */
+  readonly help: string;
+  /** How it differs from kexec-tools (printed in the man page). */
+  readonly differs?: string;
+  /** Left out of `--help` (still in the man page). */
+  readonly hidden?: boolean;
+}
+
+/** Every option the command accepts. */
+export const OPTIONS: readonly OptionSpec[] = [
+  // Actions
+  {
+    id: "load",
+    long: ["load"],
+    short: "l",
+    group: "action",
+    help: "load KERNEL for a later --exec (normal image)",
+    differs: "does not call sync() (kexec-tools does, and hangs on dead network mounts)",
+  },
+  {
+    id: "load-panic",
+    long: ["load-panic"],
+    short: "p",
+    group: "action",
+    help: "load KERNEL as the crash (kdump) kernel; with -u, unload it",
+  },
+  {
+    id: "exec",
+    long: ["exec"],
+    short: "e",
+    group: "action",
+    help: "boot the loaded kernel now (sync, interfaces down, reboot into it)",
+    differs: "refuses before any sync or interface change unless a kernel is positively loaded; " +
+      "-l -e loads KERNEL and then boots it",
+  },
+  {
+    id: "force",
+    long: ["force"],
+    short: "f",
+    group: "action",
+    help: "load KERNEL and boot it at once (no shutdown of services); without KERNEL like -e",
+  },
+  {
+    id: "unload",
+    long: ["unload"],
+    short: "u",
+    group: "action",
+    help: "unload the normal image; with -p (either order) the crash image",
+    differs: "-u -p and -p -u both unload the crash image",
+  },
+  {
+    id: "status",
+    long: ["status"],
+    short: "S",
+    group: "action",
+    help: "exit 1 if the crash image (with -l: the normal image) is loaded, else 0; " +
+      "prints a report of both images",
+    differs: "prints a report (kexec-tools is silent); -d does not change the image checked",
+  },
+  {
+    id: "print-ckr-size",
+    long: ["print-ckr-size"],
+    group: "action",
+    help: "print the size of the crash kernel region in bytes",
+  },
+  // System call
+  {
+    id: "file-syscall",
+    long: ["kexec-file-syscall"],
+    short: "s",
+    group: "syscall",
+    help: "use kexec_file_load only",
+    differs: "exit 253 keeps kexec-tools' meaning but the message names the real errno",
+  },
+  {
+    id: "load-syscall",
+    long: ["kexec-syscall"],
+    short: "c",
+    group: "syscall",
+    help: "use kexec_load only",
+  },
+  {
+    id: "auto-syscall",
+    long: ["kexec-syscall-auto"],
+    short: "a",
+    group: "syscall",
+    help: "kexec_file_load, falling back to kexec_load on ENOSYS, EINVAL, ENOEXEC, ENOTSUP " +
+      "(default)",
+  },
+  // Image
+  {
+    id: "initrd",
+    long: ["initrd", "ramdisk"],
+    value: "FILE",
+    group: "image",
+    help: "initrd to pass; repeat to concatenate several in order",
+    differs: "every --initrd is used, concatenated in order (kexec-tools keeps only the last)",
+  },
+  {
+    id: "command-line",
+    long: ["command-line", "append"],
+    value: "STRING",
+    group: "image",
+    help: "the new kernel's command line; the last one given wins (replaces, does not append)",
+  },
+  {
+    id: "reuse-cmdline",
+    long: ["reuse-cmdline"],
+    group: "image",
+    help: "start from /proc/cmdline minus BOOT_IMAGE= and initrd= (and crashkernel= with -p); " +
+      "--append text is added after it",
+    differs: "also drops initrd=, which names a boot-loader file the new kernel cannot use",
+  },
+  {
+    id: "type",
+    long: ["type"],
+    short: "t",
+    value: "TYPE",
+    group: "image",
+    help: "kernel image type for kexec_load (x86_64: bzImage64, bzImage)",
+  },
+  {
+    id: "mem-min",
+    long: ["mem-min"],
+    value: "ADDR",
+    group: "image",
+    help: "lowest physical address for kexec_load segments",
+  },
+  {
+    id: "mem-max",
+    long: ["mem-max"],
+    value: "ADDR",
+    group: "image",
+    help: "highest physical address for kexec_load segments",
+  },
+  {
+    id: "no-checks",
+    long: ["no-checks"],
+    short: "i",
+    group: "image",
+    help: "skip the purgatory's SHA-256 check of the segments (kexec_load)",
+  },
+  {
+    id: "no-cma",
+    long: ["no-cma"],
+    group: "image",
+    help: "pass KEXEC_FILE_NO_CMA (kexec_file_load)",
+  },
+  {
+    id: "force-dtb",
+    long: ["force-dtb"],
+    group: "image",
+    help: "pass KEXEC_FILE_FORCE_DTB: carry the boot device tree over (x86, kexec_file_load)",
+  },
+  {
+    id: "load-preserve-context",
+    long: ["load-preserve-context"],
+    group: "image",
+    help: "load with KEXEC_PRESERVE_CONTEXT (needs --mem-max and kexec_load)",
+  },
+  {
+    id: "load-jump-back-helper",
+    long: ["load-jump-back-helper"],
+    group: "image",
+    help: "load the jump-back helper at --entry (kexec_load)",
+  },
+  {
+    id: "entry",
+    long: ["entry"],
+    value: "ADDR",
+    group: "image",
+    help: "entry point for --load-jump-back-helper",
+  },
+  // Exec
+  {
+    id: "no-ifdown",
+    long: ["no-ifdown"],
+    short: "x",
+    group: "exec",
+    help: "do not bring network interfaces down before booting",
+  },
+  {
+    id: "no-sync",
+    long: ["no-sync"],
+    short: "y",
+    group: "exec",
+    help: "do not sync file systems before booting",
+  },
+  {
+    id: "sync-timeout",
+    long: ["sync-timeout"],
+    value: "SECONDS",
+    group: "exec",
+    help: "give up waiting for sync after SECONDS and boot anyway (default 30)",
+  },
+  // Output
+  {
+    id: "debug",
+    long: ["debug"],
+    short: "d",
+    group: "output",
+    help: "explain every step on stderr (plan, syscalls, errno)",
+    differs: "never changes what is sent to the kernel; KEXEC_FILE_DEBUG is retried without " +
+      "when the kernel does not know it",
+  },
+  {
+    id: "dry-run",
+    long: ["dry-run"],
+    group: "output",
+    help: "print the plan (syscall, flags, files or segments, command line) and call nothing",
+  },
+  {
+    id: "json",
+    long: ["json"],
+    group: "output",
+    help: "print --status and --dry-run output as JSON",
+  },
+  { id: "help", long: ["help"], short: "h", group: "output", help: "print this help" },
+  {
+    id: "help-usage",
+    long: [],
+    short: "?",
+    group: "output",
+    help: "print this help and exit 1",
+    hidden: true,
+  },
+  {
+    id: "version",
+    long: ["version"],
+    short: "v",
+    group: "output",
+    help: "print the version",
+  },
+  // kexec-tools options that have no effect here.
+  {
+    id: "ignored",
+    long: ["elf32-core-headers", "elf64-core-headers"],
+    group: "compat",
+    help: "accepted and ignored (the crash header is always ELF64)",
+    hidden: true,
+  },
+  {
+    id: "ignored",
+    long: ["noefi", "reset-vga", "console-vga", "console-serial", "reuse-video-type"],
+    group: "compat",
+    help: "accepted and ignored (our purgatory has no console setup)",
+    hidden: true,
+  },
+  {
+    id: "ignored",
+    long: ["serial", "serial-baud"],
+    value: "VALUE",
+    group: "compat",
+    help: "accepted and ignored (the purgatory reports only a failed check, on COM1)",
+    hidden: true,
+  },
+  {
+    id: "ignored",
+    long: ["args-elf", "args-linux", "args-none", "hotplug"],
+    group: "compat",
+    help: "accepted and ignored",
+    hidden: true,
+  },
+  {
+    id: "unsupported",
+    long: [
+      "real-mode",
+      "entry-32bit",
+      "reuseinitrd",
+      "pass-memmap-cmdline",
+      "load-live-update",
+      "exec-live-update",
+    ],
+    group: "compat",
+    help: "refused with an explanation (not supported)",
+    hidden: true,
+  },
+  {
+    id: "unsupported",
+    long: ["dtb", "module"],
+    value: "FILE",
+    group: "compat",
+    help: "refused with an explanation (not supported)",
+    hidden: true,
+  },
+];

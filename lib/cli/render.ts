@@ -1,0 +1,146 @@
+/**
+ * Printing plans for `--dry-run` and `-d`, as text or JSON. Nothing here
+ * calls the kernel; it only describes what would be passed.
+ *
+ * @module
+ */
+
+import { KEXEC_ARCH, KEXEC_ARCH_MASK, KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT } from "../abi.ts";
+import { describeFileFlags } from "../plan/file_load.ts";
+import type { LoadPlan, SegmentLoadPlan } from "../plan/types.ts";
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/**
+ * Names of the kexec_load flag bits and architecture field.
+ *
+ * @example
+ * ```ts
+ * import { describeSegmentFlags } from "./render.ts";
+ * if (describeSegmentFlags(0x3e0001).join("|") !== "KEXEC_ON_CRASH|KEXEC_ARCH_X86_64") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function describeSegmentFlags(flags: number): string[] {
+  const names: string[] = [];
+  if (flags & KEXEC_ON_CRASH) names.push("KEXEC_ON_CRASH");
+  if (flags & KEXEC_PRESERVE_CONTEXT) names.push("KEXEC_PRESERVE_CONTEXT");
+  const arch = (flags & KEXEC_ARCH_MASK) >>> 0;
+  if (arch === KEXEC_ARCH.x86_64) names.push("KEXEC_ARCH_X86_64");
+  else if (arch === KEXEC_ARCH.aarch64) names.push("KEXEC_ARCH_AARCH64");
+  else if (arch === 0) names.push("KEXEC_ARCH_DEFAULT");
+  else names.push(`KEXEC_ARCH_${hex(arch >>> 16)}`);
+  return names;
+}
+
+/** A plan as plain JSON-ready data. */
+export function planToJson(plan: LoadPlan): Record<string, unknown> {
+  switch (plan.syscall) {
+    case "kexec_file_load":
+      return {
+        syscall: plan.syscall,
+        kernel: plan.kernel,
+        initrd: plan.initrd,
+        initrds: plan.initrdPaths,
+        cmdline: plan.cmdline,
+        cmdline_len: plan.cmdlineBytes.length,
+        flags: plan.flags,
+        flag_names: describeFileFlags(plan.flags),
+        notes: plan.notes,
+      };
+    case "kexec_load":
+      return {
+        syscall: plan.syscall,
+        entry: plan.entry,
+        flags: plan.flags,
+        flag_names: describeSegmentFlags(plan.flags),
+        cmdline: plan.cmdline,
+        cmdline_len: new TextEncoder().encode(plan.cmdline).length + 1,
+        segments: plan.segments.map((s) => ({
+          name: s.name,
+          mem: s.mem,
+          memsz: s.memsz,
+          bufsz: s.buf.length,
+        })),
+        notes: plan.notes,
+      };
+    case "unload":
+      return { syscall: plan.syscall, crash: plan.crash };
+  }
+}
+
+function segmentLines(plan: SegmentLoadPlan): string[] {
+  const rows = plan.segments.map((s, i) =>
+    `    ${String(i).padStart(2)}  ${s.name.padEnd(12)} ${hex(s.mem).padStart(18)} ` +
+    `${hex(s.memsz).padStart(12)} ${hex(s.buf.length).padStart(12)}`
+  );
+  return [
+    `    ${"#".padStart(2)}  ${"name".padEnd(12)} ${"mem".padStart(18)} ${"memsz".padStart(12)} ${
+      "bufsz".padStart(12)
+    }`,
+    ...rows,
+  ];
+}
+
+/**
+ * A plan as indented text.
+ *
+ * @example
+ * ```ts
+ * import { planToText } from "./render.ts";
+ * const text = planToText({
+ *   syscall: "kexec_file_load", kernel: { path: "/k", fd: 3, size: 10 }, initrd: null,
+ *   initrdPaths: [], cmdline: "a b", cmdlineBytes: new Uint8Array(4), flags: 4, notes: [],
+ * });
+ * if (!text.includes("cmdline_len 4") || !text.includes("KEXEC_FILE_NO_INITRAMFS")) {
+ *   throw new Error(text);
+ * }
+ * ```
+ */
+export function planToText(plan: LoadPlan): string {
+  const lines: string[] = [];
+  switch (plan.syscall) {
+    case "kexec_file_load": {
+      lines.push("kexec_file_load");
+      lines.push(
+        `  kernel:  ${plan.kernel.path} (fd ${plan.kernel.fd}, ${plan.kernel.size} bytes)`,
+      );
+      lines.push(
+        plan.initrd
+          ? `  initrd:  ${
+            plan.initrdPaths.join(" + ")
+          } (fd ${plan.initrd.fd}, ${plan.initrd.size} bytes)`
+          : "  initrd:  none (initrd_fd -1)",
+      );
+      lines.push(
+        `  flags:   ${hex(plan.flags)} [${describeFileFlags(plan.flags).join("|")}]`,
+      );
+      lines.push(
+        `  cmdline: ${JSON.stringify(plan.cmdline)} (cmdline_len ${plan.cmdlineBytes.length}, ` +
+          "counting the NUL)",
+      );
+      break;
+    }
+    case "kexec_load": {
+      lines.push("kexec_load");
+      lines.push(`  entry:   ${hex(plan.entry)}`);
+      lines.push(`  flags:   ${hex(plan.flags)} [${describeSegmentFlags(plan.flags).join("|")}]`);
+      lines.push(
+        `  cmdline: ${JSON.stringify(plan.cmdline)} (${
+          new TextEncoder().encode(plan.cmdline).length
+        } bytes + NUL)`,
+      );
+      lines.push(`  segments (${plan.segments.length}):`);
+      lines.push(...segmentLines(plan));
+      break;
+    }
+    case "unload":
+      lines.push(`unload ${plan.crash ? "crash image" : "normal image"}`);
+  }
+  if (plan.syscall !== "unload" && plan.notes.length > 0) {
+    lines.push("  notes:");
+    for (const note of plan.notes) lines.push(`    ${note}`);
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,188 @@
+/**
+ * The command: argv and a {@link System} in, exit code out. Every error is
+ * caught here and printed as one line; `main.ts` only passes argv and exits.
+ *
+ * @module
+ */
+
+import { resolveCmdline } from "../cmdline.ts";
+import { ExitCode, formatError, KexecError } from "../errors.ts";
+import { execKernel } from "../exec.ts";
+import { lockedDown, readHostFacts } from "../facts.ts";
+import { FALLBACK_ERRNOS, loadKernel } from "../load.ts";
+import { stderrReporter } from "../report.ts";
+import { formatStatus, readStatus, statusExitCode } from "../status.ts";
+import { errnoName } from "../sys/errno.ts";
+import type { System } from "../sys/system.ts";
+import { unloadKernel } from "../unload.ts";
+import { PATHS } from "../abi.ts";
+import { helpText, VERSION } from "./help.ts";
+import { type Invocation, parseInvocation } from "./invocation.ts";
+import { planToJson, planToText } from "./render.ts";
+
+/**
+ * Runs the kexec command and returns its exit code. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { runCli } from "./run.ts";
+ * let out = "";
+ * const io = { out: (t: string) => { out += t; }, err: () => {} };
+ * const code = await runCli(["--version"], { io } as never);
+ * if (code !== 0 || !out.startsWith("kexec ")) throw new Error(out);
+ * ```
+ */
+export async function runCli(argv: readonly string[], sys: System): Promise<number> {
+  try {
+    return await run(parseInvocation(argv), sys);
+  } catch (e) {
+    sys.io.err(`${formatError(e)}\n`);
+    return e instanceof KexecError ? e.exitCode : ExitCode.FAILURE;
+  }
+}
+
+async function run(inv: Invocation, sys: System): Promise<number> {
+  const rep = stderrReporter(sys.io, inv.debug);
+  if (inv.action === "help") {
+    sys.io.out(helpText());
+    return inv.helpExitCode;
+  }
+  if (inv.action === "version") {
+    sys.io.out(`kexec ${VERSION} (Deno; kexec-tools compatible command line)\n`);
+    return ExitCode.OK;
+  }
+  for (const w of inv.warnings) rep.warn(w);
+  if (inv.preserveContext || inv.jumpBackHelper) {
+    throw new KexecError(
+      `${inv.preserveContext ? "--load-preserve-context" : "--load-jump-back-helper"} ` +
+        "is not supported yet",
+      { exitCode: ExitCode.USAGE, hint: "load the kernel normally with -l" },
+    );
+  }
+
+  switch (inv.action) {
+    case "status": {
+      const report = readStatus(sys, inv.statusImage);
+      sys.io.out(inv.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
+      return statusExitCode(report);
+    }
+    case "print-ckr-size": {
+      sys.io.out(`${readHostFacts(sys).crashSize ?? 0}\n`);
+      return ExitCode.OK;
+    }
+    case "unload": {
+      const steps = unloadKernel(sys, {
+        crash: inv.crash,
+        syscall: inv.syscall,
+        dryRun: inv.dryRun,
+      }, rep);
+      if (inv.dryRun) printDry(sys, inv, { action: "unload", crash: inv.crash, steps });
+      return ExitCode.OK;
+    }
+    case "load":
+    case "load-exec": {
+      load(inv, sys);
+      if (inv.action === "load") {
+        if (inv.implicitLoad && !inv.dryRun) {
+          rep.info("no action given: loaded only; boot it with 'kexec -e' or 'systemctl kexec'");
+        }
+        return ExitCode.OK;
+      }
+      if (inv.dryRun) return ExitCode.OK;
+      return await exec(inv, sys);
+    }
+    case "exec":
+      return await exec(inv, sys);
+  }
+  return ExitCode.OK;
+}
+
+function load(inv: Invocation, sys: System): void {
+  const rep = stderrReporter(sys.io, inv.debug);
+  const cmdline = resolveCmdline({
+    commandLine: inv.commandLine,
+    reuse: inv.reuseCmdline,
+    procCmdline: inv.reuseCmdline ? sys.readText(PATHS.procCmdline) : undefined,
+    crash: inv.crash,
+  });
+  const result = loadKernel(sys, {
+    kernel: inv.kernel!,
+    initrds: inv.initrds,
+    cmdline,
+    crash: inv.crash,
+    syscall: inv.syscall,
+    dryRun: inv.dryRun,
+    debug: inv.debug,
+    noChecks: inv.noChecks,
+    noCma: inv.noCma,
+    forceDtb: inv.forceDtb,
+    memMin: inv.memMin,
+    memMax: inv.memMax,
+    type: inv.type,
+  }, rep);
+  if (!inv.dryRun) return;
+  const locked = lockedDown(readHostFacts(sys));
+  const fallback = inv.syscall === "file"
+    ? "kexec_file_load only"
+    : inv.syscall === "load"
+    ? "kexec_load only"
+    : locked
+    ? "kexec_file_load only: the kernel is locked down, so kexec_load would be refused"
+    : `kexec_file_load first; kexec_load only after ${FALLBACK_ERRNOS.map(errnoName).join(", ")}`;
+  printDry(sys, inv, {
+    action: inv.action,
+    crash: inv.crash,
+    mode: inv.syscall,
+    order: fallback,
+    plans: result.plans,
+  });
+}
+
+async function exec(inv: Invocation, sys: System): Promise<number> {
+  const rep = stderrReporter(sys.io, inv.debug);
+  const steps = await execKernel(sys, {
+    noSync: inv.noSync,
+    noIfdown: inv.noIfdown,
+    syncTimeoutMs: inv.syncTimeoutMs,
+    dryRun: inv.dryRun,
+  }, rep);
+  if (inv.dryRun) printDry(sys, inv, { action: "exec", steps });
+  return ExitCode.OK;
+}
+
+function printDry(sys: System, inv: Invocation, data: Record<string, unknown>): void {
+  if (inv.json) {
+    const plans = data.plans as Parameters<typeof planToJson>[0][] | undefined;
+    const json = plans ? { ...data, plans: plans.map(planToJson) } : data;
+    sys.io.out(`${JSON.stringify(json)}\n`);
+    return;
+  }
+  const lines = [
+    `dry run: ${data.action}${data.crash ? " (crash image)" : ""}; nothing was called`,
+  ];
+  if (data.order) lines.push(`syscall order: ${data.order}`);
+  if (data.steps && data.action === "exec") {
+    const s = data.steps as { syncTimeoutMs: number | null; interfaces: string[] };
+    lines.push(
+      `1. sync: ${
+        s.syncTimeoutMs === null ? "skipped (-y)" : `yes, timeout ${s.syncTimeoutMs / 1000} s`
+      }`,
+      `2. interfaces down: ${s.interfaces.length ? s.interfaces.join(", ") : "none"}`,
+      "3. reboot(LINUX_REBOOT_CMD_KEXEC)",
+    );
+  }
+  if (data.steps && data.action === "unload") {
+    const steps = data.steps as { syscall: string; flags: number }[];
+    for (const [i, s] of steps.entries()) {
+      lines.push(
+        `${i + 1}. ${s.syscall}(unload, flags=0x${s.flags.toString(16)})${
+          i > 0 ? " only if the previous call fails with ENOSYS" : ""
+        }`,
+      );
+    }
+  }
+  sys.io.out(lines.join("\n") + "\n");
+  for (const plan of (data.plans as Parameters<typeof planToText>[0][] | undefined) ?? []) {
+    sys.io.out(planToText(plan));
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * Loading a kernel: open and check the files, plan, choose the system call
+ * (kexec-abi.md §7.2), call it, explain failures. The only side effects go
+ * through the {@link System}.
+ *
+ * @module
+ */
+
+import { KEXEC_FILE_DEBUG, PATHS } from "./abi.ts";
+import type { SyscallMode } from "./cli/invocation.ts";
+import { syscallError } from "./diagnose.ts";
+import { ExitCode, KexecError } from "./errors.ts";
+import { lockedDown, parseFlag, readHostFacts } from "./facts.ts";
+import { requireNativeImage } from "./formats/require.ts";
+import { describeFileFlags, planFileLoad } from "./plan/file_load.ts";
+import { segmentTable } from "./plan/segment_table.ts";
+import type { FileLoadPlan, LoadPlan, SegmentLoadPlan } from "./plan/types.ts";
+import { planSegmentLoad } from "./arch/segments.ts";
+import type { Reporter } from "./report.ts";
+import { describeErrno, Errno } from "./sys/errno.ts";
+import type { OpenedFile, System } from "./sys/system.ts";
+
+/** What to load and how. */
+export interface LoadRequest {
+  /** Kernel image path. */
+  readonly kernel: string;
+  /** Initrd paths, concatenated in order. */
+  readonly initrds: readonly string[];
+  /** The resolved command line (see `resolveCmdline`). */
+  readonly cmdline: string;
+  /** Load the crash (kdump) image. */
+  readonly crash: boolean;
+  /** Which syscall(s) may be used. */
+  readonly syscall: SyscallMode;
+  /** Plan and print only. */
+  readonly dryRun?: boolean;
+  /** Explain every step (never changes what is sent). */
+  readonly debug?: boolean;
+  /** Skip the purgatory SHA-256 check (kexec_load). */
+  readonly noChecks?: boolean;
+  /** KEXEC_FILE_NO_CMA. */
+  readonly noCma?: boolean;
+  /** KEXEC_FILE_FORCE_DTB. */
+  readonly forceDtb?: boolean;
+  /** --mem-min / --mem-max (kexec_load). */
+  readonly memMin?: number;
+  readonly memMax?: number;
+  /** -t TYPE. */
+  readonly type?: string;
+}
+
+/** One system call made (or, for a dry run, that would be made). */
+export interface Attempt {
+  readonly syscall: "kexec_file_load" | "kexec_load";
+  readonly flags: number;
+  /** 0 on success. */
+  readonly errno: number;
+}
+
+/** What {@link loadKernel} did. */
+export interface LoadResult {
+  /** The syscall that loaded the image; undefined for a dry run. */
+  readonly used?: "kexec_file_load" | "kexec_load";
+  /** The plans built, in the order they would be tried. */
+  readonly plans: readonly LoadPlan[];
+  /** The calls made, in order. */
+  readonly attempts: readonly Attempt[];
+}
+
+/** errno values after which auto mode falls back to kexec_load (kexec-abi.md §7.1). */
+export const FALLBACK_ERRNOS: readonly number[] = [
+  Errno.ENOSYS,
+  Errno.EINVAL,
+  Errno.ENOEXEC,
+  Errno.EOPNOTSUPP,
+];
+
+const KNOWN_TYPES: Record<string, readonly string[]> = {
+  x86_64: ["bzImage64", "bzImage"],
+  aarch64: ["Image", "vmlinuz"],
+};
+
+function image(crash: boolean): string {
+  return crash ? "crash kernel" : "kernel";
+}
+
+/**
+ * Loads a kernel (or, with `dryRun`, only plans it). Throws a
+ * {@link KexecError} with the errno, its cause and advice when the kernel
+ * refuses.
+ */
+export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadResult {
+  if (req.type !== undefined && !KNOWN_TYPES[sys.arch].includes(req.type)) {
+    throw new KexecError(`unsupported kernel type '${req.type}' for ${sys.arch}`, {
+      exitCode: ExitCode.USAGE,
+      hint: `known types: ${KNOWN_TYPES[sys.arch].join(", ")}`,
+    });
+  }
+  const facts = readHostFacts(sys);
+  const opened: OpenedFile[] = [];
+  try {
+    const kernel = sys.openFile(req.kernel, "kernel");
+    opened.push(kernel);
+    const kernelBytes = sys.mapFile(kernel);
+    const kind = requireNativeImage(kernelBytes, req.kernel, sys.arch);
+    rep.debug(`kernel ${req.kernel}: ${kind.description}, ${kernel.size} bytes`);
+
+    const initrdFiles = req.initrds.map((p) => {
+      const f = sys.openFile(p, "initrd");
+      opened.push(f);
+      return f;
+    });
+
+    const notes: string[] = [`kernel: ${kind.description}, ${kernel.size} bytes`];
+    const plans: LoadPlan[] = [];
+    const attempts: Attempt[] = [];
+    const locked = lockedDown(facts);
+    const useFile = req.syscall !== "load";
+    const useLoad = req.syscall === "load" || (req.syscall === "auto" && !locked);
+
+    let initrd: OpenedFile | null = initrdFiles[0] ?? null;
+    if (initrdFiles.length > 1) {
+      const total = initrdFiles.reduce((n, f) => n + f.size, 0);
+      notes.push(`initrds concatenated in order: ${req.initrds.join(" + ")} (${total} bytes)`);
+      if (!req.dryRun) {
+        initrd = sys.concatFiles(initrdFiles, "initrd");
+        opened.push(initrd);
+      }
+    }
+
+    let filePlan: FileLoadPlan | undefined;
+    if (useFile) {
+      filePlan = planFileLoad({
+        kernel,
+        initrd,
+        initrdPaths: req.initrds,
+        cmdline: req.cmdline,
+        crash: req.crash,
+        noCma: req.noCma,
+        forceDtb: req.forceDtb,
+        notes,
+      });
+      plans.push(filePlan);
+    }
+    // In auto mode the segment plan is built only when it is needed (after a
+    // fallback-class errno) or to show it in a dry run.
+    const segmentPlan = (): SegmentLoadPlan => {
+      const initrdBytes = initrd ? mapInitrd(sys, initrd, initrdFiles, req.dryRun) : null;
+      return planSegmentLoad(sys, {
+        kernelPath: req.kernel,
+        kernel: kernelBytes,
+        initrd: initrdBytes,
+        cmdline: req.cmdline,
+        crash: req.crash,
+        verify: !req.noChecks,
+        memMin: req.memMin,
+        memMax: req.memMax,
+        facts,
+      });
+    };
+
+    if (req.dryRun) {
+      if (useLoad && (!useFile || req.syscall === "auto")) {
+        try {
+          plans.push(segmentPlan());
+        } catch (e) {
+          if (!useFile) throw e;
+          // A fallback that could not be planned is part of the answer, not an error.
+          rep.warn(`kexec_load fallback could not be planned: ${(e as Error).message}`);
+        }
+      }
+      return { plans, attempts };
+    }
+
+    if (filePlan) {
+      const errno = callFile(sys, filePlan, req.debug ?? false, attempts, rep);
+      if (errno === 0) return confirm(sys, req, rep, "kexec_file_load", plans, attempts);
+      const fallbackClass = FALLBACK_ERRNOS.includes(errno);
+      const ctx = {
+        call: "kexec_file_load" as const,
+        syscall: "kexec_file_load",
+        crash: req.crash,
+      };
+      if (req.syscall === "file") {
+        throw syscallError(
+          errno,
+          { ...ctx, facts: readHostFacts(sys) },
+          fallbackClass ? ExitCode.FILE_SYSCALL_UNAVAILABLE : ExitCode.FAILURE,
+        );
+      }
+      if (!fallbackClass) throw syscallError(errno, { ...ctx, facts: readHostFacts(sys) });
+      if (locked) {
+        const e = syscallError(errno, { ...ctx, facts: readHostFacts(sys) });
+        throw new KexecError(
+          `${e.message}; not falling back to kexec_load because the kernel is locked down ` +
+            `(${facts.lockdown}), which refuses kexec_load`,
+          { hint: e.hint, syscall: e.syscall, errno: e.errno },
+        );
+      }
+      rep.debug(
+        `kexec_file_load failed with ${describeErrno(errno)}; falling back to kexec_load`,
+      );
+    }
+
+    const plan = segmentPlan();
+    plans.push(plan);
+    const errno = callSegments(sys, plan, attempts, rep);
+    if (errno === 0) return confirm(sys, req, rep, "kexec_load", plans, attempts);
+    const first = attempts.find((a) => a.syscall === "kexec_file_load");
+    const err = syscallError(errno, {
+      call: "kexec_load",
+      syscall: "kexec_load",
+      crash: req.crash,
+      facts: readHostFacts(sys),
+    });
+    if (!first) throw err;
+    throw new KexecError(
+      `${err.message} (after kexec_file_load failed with ${describeErrno(first.errno)})`,
+      { hint: err.hint, syscall: err.syscall, errno: err.errno },
+    );
+  } finally {
+    for (const f of opened) sys.close(f);
+  }
+}
+
+function mapInitrd(
+  sys: System,
+  initrd: OpenedFile,
+  files: readonly OpenedFile[],
+  dryRun: boolean | undefined,
+): Uint8Array {
+  if (files.length > 1 && dryRun) {
+    // A dry run creates no memfd; a buffer of the right size stands in for the layout.
+    return new Uint8Array(files.reduce((n, f) => n + f.size, 0));
+  }
+  return sys.mapFile(initrd);
+}
+
+function callFile(
+  sys: System,
+  plan: FileLoadPlan,
+  debug: boolean,
+  attempts: Attempt[],
+  rep: Reporter,
+): number {
+  const initrdFd = plan.initrd ? plan.initrd.fd : -1;
+  const call = (flags: number) => {
+    rep.debug(
+      `kexec_file_load(kernel_fd=${plan.kernel.fd}, initrd_fd=${initrdFd}, ` +
+        `cmdline_len=${plan.cmdlineBytes.length}, flags=0x${flags.toString(16)} ` +
+        `[${describeFileFlags(flags).join("|")}])`,
+    );
+    const errno = sys.kexecFileLoad(plan.kernel.fd, initrdFd, plan.cmdlineBytes, flags);
+    attempts.push({ syscall: "kexec_file_load", flags, errno });
+    rep.debug(`kexec_file_load: ${errno === 0 ? "ok" : describeErrno(errno)}`);
+    return errno;
+  };
+  if (!debug) return call(plan.flags);
+  // -d asks the kernel to print its placement too, but must never change the
+  // outcome: kernels before 6.8 reject the bit with EINVAL, so retry without.
+  const errno = call(plan.flags | KEXEC_FILE_DEBUG);
+  return errno === Errno.EINVAL ? call(plan.flags) : errno;
+}
+
+function callSegments(
+  sys: System,
+  plan: SegmentLoadPlan,
+  attempts: Attempt[],
+  rep: Reporter,
+): number {
+  for (const line of plan.notes) rep.debug(line);
+  const table = segmentTable(plan.segments, (b) => sys.addressOf(b));
+  rep.debug(
+    `kexec_load(entry=0x${plan.entry.toString(16)}, nr_segments=${plan.segments.length}, ` +
+      `flags=0x${plan.flags.toString(16)})`,
+  );
+  const errno = sys.kexecLoad(
+    BigInt(plan.entry),
+    table,
+    plan.segments.length,
+    plan.flags,
+    plan.segments.map((s) => s.buf),
+  );
+  attempts.push({ syscall: "kexec_load", flags: plan.flags, errno });
+  rep.debug(`kexec_load: ${errno === 0 ? "ok" : describeErrno(errno)}`);
+  return errno;
+}
+
+function confirm(
+  sys: System,
+  req: LoadRequest,
+  rep: Reporter,
+  used: "kexec_file_load" | "kexec_load",
+  plans: readonly LoadPlan[],
+  attempts: readonly Attempt[],
+): LoadResult {
+  const state = parseFlag(sys.readText(req.crash ? PATHS.kexecCrashLoaded : PATHS.kexecLoaded));
+  const initrd = req.initrds.length === 0 ? "no initrd" : `initrd ${req.initrds.join(" + ")}`;
+  const check = state === true ? "" : " (warning: sysfs does not show it as loaded)";
+  rep.info(
+    `loaded ${image(req.crash)} ${req.kernel} with ${used} (${initrd}; command line ` +
+      `${new TextEncoder().encode(req.cmdline).length} bytes)${check}`,
+  );
+  return { used, plans, attempts };
+}

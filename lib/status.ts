@@ -1,0 +1,173 @@
+/**
+ * `--status`: which images are loaded, the crash region, and what stands in
+ * the way of loading (lockdown, sysctls, capability, missing syscalls).
+ *
+ * @module
+ */
+
+import { KEXEC_SEGMENT_MAX } from "./abi.ts";
+import { ExitCode } from "./errors.ts";
+import { type HostFacts, readHostFacts } from "./facts.ts";
+import { Errno } from "./sys/errno.ts";
+import type { System } from "./sys/system.ts";
+
+/** Whether the running kernel offers a syscall, as found by a harmless probe. */
+export type SyscallAvailability = "available" | "not-built" | "refused" | "unknown";
+
+/** The `--status` report; its JSON form uses these names. */
+export interface StatusReport {
+  readonly normal: { readonly loaded: boolean | null };
+  readonly crash: { readonly loaded: boolean | null; readonly size: number | null };
+  readonly lockdown: string | null;
+  readonly kexec_load_disabled: boolean | null;
+  readonly load_limits: { readonly reboot: number | null; readonly panic: number | null };
+  readonly cap_sys_boot: boolean | null;
+  readonly secure_boot: boolean | null;
+  readonly syscalls: {
+    readonly kexec_load: SyscallAvailability;
+    readonly kexec_file_load: SyscallAvailability;
+  };
+  /** The image whose state the exit code reports. */
+  readonly checked: "normal" | "crash";
+}
+
+// A flag bit no kernel defines: the kernel checks flags before doing anything,
+// so a probe with it can never load or unload (kexec-abi.md §2.3, §3.2).
+const PROBE_FLAG = 0x8000;
+// More segments than allowed: EINVAL even if PROBE_FLAG ever became valid,
+// so the probe can never turn into an unload (nr_segments = 0).
+const PROBE_NR_SEGMENTS = KEXEC_SEGMENT_MAX + 1;
+
+function classify(errno: number): SyscallAvailability {
+  if (errno === Errno.ENOSYS) return "not-built";
+  if (errno === Errno.EINVAL) return "available";
+  if (errno === Errno.EPERM || errno === Errno.EACCES) return "refused";
+  return "unknown";
+}
+
+/**
+ * Asks the kernel whether each load syscall exists, with arguments it rejects
+ * before doing anything. Skipped when a load limit is set, because every call
+ * (even a rejected one) counts against `kexec_load_limit_*` on new kernels.
+ */
+export function probeSyscalls(sys: System, facts: HostFacts): StatusReport["syscalls"] {
+  const limited = [facts.loadLimitReboot, facts.loadLimitPanic].some((l) =>
+    l !== undefined && l !== -1
+  );
+  if (limited) return { kexec_load: "unknown", kexec_file_load: "unknown" };
+  const file = sys.kexecFileLoad(-1, -1, null, PROBE_FLAG);
+  const seg = sys.kexecLoad(
+    0n,
+    new BigUint64Array(0),
+    PROBE_NR_SEGMENTS,
+    PROBE_FLAG,
+    [],
+  );
+  return { kexec_load: classify(seg), kexec_file_load: classify(file) };
+}
+
+/**
+ * Builds the report from facts and probe results (pure).
+ *
+ * @example
+ * ```ts
+ * import { buildStatus } from "./status.ts";
+ * const r = buildStatus({ kexecLoaded: true, crashLoaded: false, crashSize: 0 },
+ *   { kexec_load: "available", kexec_file_load: "available" }, "crash");
+ * if (r.normal.loaded !== true || r.crash.loaded !== false) throw new Error();
+ * ```
+ */
+export function buildStatus(
+  facts: HostFacts,
+  syscalls: StatusReport["syscalls"],
+  checked: "normal" | "crash",
+): StatusReport {
+  const n = <T>(v: T | undefined): T | null => v === undefined ? null : v;
+  return {
+    normal: { loaded: n(facts.kexecLoaded) },
+    crash: { loaded: n(facts.crashLoaded), size: n(facts.crashSize) },
+    lockdown: n(facts.lockdown),
+    kexec_load_disabled: n(facts.kexecLoadDisabled),
+    load_limits: { reboot: n(facts.loadLimitReboot), panic: n(facts.loadLimitPanic) },
+    cap_sys_boot: n(facts.capSysBoot),
+    secure_boot: n(facts.secureBoot),
+    syscalls,
+    checked,
+  };
+}
+
+/**
+ * kexec-tools' `-S` exit code: 1 = loaded, 0 = not loaded, 255 = unknown.
+ *
+ * @example
+ * ```ts
+ * import { buildStatus, statusExitCode } from "./status.ts";
+ * const r = buildStatus({ crashLoaded: true }, { kexec_load: "unknown", kexec_file_load: "unknown" }, "crash");
+ * if (statusExitCode(r) !== 1) throw new Error();
+ * ```
+ */
+export function statusExitCode(report: StatusReport): number {
+  const loaded = report.checked === "crash" ? report.crash.loaded : report.normal.loaded;
+  if (loaded === null) return ExitCode.FAILURE;
+  return loaded ? ExitCode.STATUS_LOADED : ExitCode.OK;
+}
+
+function yesNo(v: boolean | null, yes = "yes", no = "no"): string {
+  return v === null ? "unknown" : v ? yes : no;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(bytes % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
+}
+
+const AVAILABILITY_TEXT: Record<SyscallAvailability, string> = {
+  available: "available",
+  "not-built": "not built into this kernel",
+  refused: "present but refused to this process",
+  unknown: "unknown",
+};
+
+/**
+ * The human-readable report.
+ *
+ * @example
+ * ```ts
+ * import { buildStatus, formatStatus } from "./status.ts";
+ * const text = formatStatus(buildStatus({ kexecLoaded: true, crashLoaded: false, crashSize: 268435456 },
+ *   { kexec_load: "available", kexec_file_load: "not-built" }, "crash"));
+ * if (!text.includes("normal image:  loaded") || !text.includes("256 MiB")) throw new Error(text);
+ * ```
+ */
+export function formatStatus(r: StatusReport): string {
+  const region = r.crash.size === null
+    ? "crash region unknown"
+    : r.crash.size === 0
+    ? "no crash region reserved (crashkernel=)"
+    : `crash region ${mib(r.crash.size)}`;
+  const limits = [r.load_limits.reboot, r.load_limits.panic].map((l) =>
+    l === null ? "n/a" : l === -1 ? "unlimited" : String(l)
+  );
+  return [
+    `normal image:  ${
+      r.normal.loaded === null ? "unknown (no /sys/kernel/kexec_loaded)" : yesNo(
+        r.normal.loaded,
+        "loaded",
+        "not loaded",
+      )
+    }`,
+    `crash image:   ${yesNo(r.crash.loaded, "loaded", "not loaded")}; ${region}`,
+    `kexec_file_load: ${AVAILABILITY_TEXT[r.syscalls.kexec_file_load]}`,
+    `kexec_load:      ${AVAILABILITY_TEXT[r.syscalls.kexec_load]}`,
+    `lockdown: ${r.lockdown ?? "unknown"}; kexec_load_disabled: ${
+      yesNo(r.kexec_load_disabled)
+    }; load limits (reboot/panic): ${limits.join("/")}`,
+    `CAP_SYS_BOOT: ${yesNo(r.cap_sys_boot)}; Secure Boot: ${yesNo(r.secure_boot, "on", "off")}`,
+    "",
+  ].join("\n");
+}
+
+/** Reads facts, probes the syscalls and builds the report. */
+export function readStatus(sys: System, checked: "normal" | "crash"): StatusReport {
+  const facts = readHostFacts(sys);
+  return buildStatus(facts, probeSyscalls(sys, facts), checked);
+}

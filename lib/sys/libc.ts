@@ -1,0 +1,59 @@
+/**
+ * The one `Deno.dlopen` of libc. Opened on first use, never at import time:
+ * start-up cost is what a guest under emulation notices most.
+ *
+ * @module
+ */
+
+const SYMBOLS = {
+  // long syscall(long nr, ...): declared with a fixed arity of 6 arguments;
+  // on x86_64 SysV and AArch64 variadic integers travel in the same registers
+  // (kexec-abi.md §1.1). Blocking, so errno is read on the same thread.
+  syscall: {
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+    result: "i64",
+  },
+  __errno_location: { parameters: [], result: "pointer" },
+  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  sendfile: { parameters: ["i32", "i32", "pointer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // Runs on a worker thread so a sync that hangs on a dead network mount can
+  // be abandoned after a timeout instead of hanging the tool.
+  sync: { parameters: [], result: "void", nonblocking: true },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  sysconf: { parameters: ["i32"], result: "i64" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The bound libc symbols. */
+export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+
+/**
+ * Opens libc once and returns its symbols. The absolute soname is used so the
+ * lookup never depends on the working directory (denoland/deno#29246).
+ */
+export function libc(): Libc {
+  lib ??= Deno.dlopen("libc.so.6", SYMBOLS);
+  return lib.symbols;
+}
+
+/** errno of the last failed libc call on this thread; call it right after the call. */
+export function lastErrno(): number {
+  const p = libc().__errno_location();
+  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+}
+
+/** NUL-terminated UTF-8 bytes of a path, for libc calls. */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  const bytes = new TextEncoder().encode(s);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
