@@ -28,7 +28,7 @@ export interface AssembledPurgatory {
   sourceSha256: string;
 }
 
-const BINUTILS_HINT = "GNU binutils (as, objcopy, nm) are needed: install them, " +
+const BINUTILS_HINT = "GNU binutils (as, objcopy, nm, objdump) are needed: install them, " +
   "e.g. `apt-get install binutils`";
 
 /**

@@ -1,0 +1,201 @@
+// The generated purgatory_blob.ts must be what purgatory.S assembles to, and
+// the assembled code must keep the rules the page relies on. Both need GNU
+// binutils; without them these tests fail (never skip) and say so.
+
+import assert from "node:assert/strict";
+import * as blob from "../../lib/arch/x86_64/purgatory_blob.ts";
+import { PURGATORY_SIZE } from "../../lib/arch/x86_64/purgatory.ts";
+import { assemblePurgatory, BLOB_URL, renderBlobModule } from "../../scripts/gen-purgatory.ts";
+
+const REGENERATE = "run `deno run -A scripts/gen-purgatory.ts` and commit purgatory_blob.ts";
+
+function blobBytes(): Uint8Array {
+  const hex = blob.PURGATORY_BLOB_HEX;
+  const page = new Uint8Array(PURGATORY_SIZE);
+  for (let i = 0; i < hex.length / 2; i++) page[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return page;
+}
+
+Deno.test("purgatory_blob.ts matches a fresh assembly of purgatory.S", async () => {
+  const asm = await assemblePurgatory();
+  assert.equal(asm.bytes.length, PURGATORY_SIZE, "purgatory.S must assemble to exactly one page");
+  const stored = blobBytes();
+  const firstDiff = asm.bytes.findIndex((b, i) => b !== stored[i]);
+  assert.equal(
+    firstDiff,
+    -1,
+    `assembled bytes differ from purgatory_blob.ts at offset 0x${
+      firstDiff.toString(16)
+    }: ${REGENERATE}`,
+  );
+  const exported = blob as unknown as Record<string, number>;
+  for (const [name, { kind, value }] of asm.symbols) {
+    const constName = kind === "t" ? `${name.toUpperCase()}_OFFSET` : name.toUpperCase();
+    assert.equal(exported[constName], Number(value), `${constName}: ${REGENERATE}`);
+  }
+  // The whole text too: header (source digest), docs and formatting.
+  assert.equal(await Deno.readTextFile(BLOB_URL), renderBlobModule(asm), REGENERATE);
+});
+
+interface Insn {
+  at: number;
+  mnemonic: string;
+  operands: string;
+  /** objdump's resolved address comment (`# 0x8b0`), if any. */
+  target: number | null;
+}
+
+async function disassemble(bytes: Uint8Array, start: number, stop: number): Promise<Insn[]> {
+  const dir = await Deno.makeTempDir({ prefix: "purgatory-dis-" });
+  try {
+    await Deno.writeFile(`${dir}/page.bin`, bytes);
+    let out: Deno.CommandOutput;
+    try {
+      out = await new Deno.Command("objdump", {
+        args: [
+          "-D",
+          "-w",
+          "-b",
+          "binary",
+          "-m",
+          "i386:x86-64",
+          `--start-address=${start}`,
+          `--stop-address=${stop}`,
+          `${dir}/page.bin`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        throw new Error("`objdump` not found: install GNU binutils (apt-get install binutils)");
+      }
+      throw err;
+    }
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const insns: Insn[] = [];
+    for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+      const m = /^\s*([0-9a-f]+):\t[0-9a-f ]+\t(\S+)\s*([^#]*?)\s*(?:#\s*0x([0-9a-f]+).*)?$/.exec(
+        line,
+      );
+      if (!m) continue;
+      insns.push({
+        at: parseInt(m[1], 16),
+        mnemonic: m[2],
+        operands: m[3],
+        target: m[4] === undefined ? null : parseInt(m[4], 16),
+      });
+    }
+    return insns;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const BRANCH = /^(call|jmp|j[a-z]+|loop\w*)$/;
+
+Deno.test("purgatory code is integer-only and position independent", async () => {
+  const insns = await disassemble(blobBytes(), 0, blob.PURGATORY_CODE_END_OFFSET);
+  assert.ok(insns.length > 100, "disassembly looks empty");
+  for (const i of insns) {
+    const where = `0x${i.at.toString(16)}: ${i.mnemonic} ${i.operands}`;
+    assert.ok(!/\(bad\)/.test(i.mnemonic), `undecodable byte at ${where}`);
+    // CR4.OSFXSR is clear at entry: x87/MMX/SSE/AVX would fault.
+    assert.ok(!/%(x|y|z)mm|%mm\d|%st\b|%st\(/.test(i.operands), `FPU/SIMD at ${where}`);
+    assert.ok(!/^f/.test(i.mnemonic) || i.mnemonic === "fs", `x87 at ${where}`);
+    // Memory is reached only RIP-relative or through a register, never at a
+    // fixed address; relative branches are fine.
+    if (!BRANCH.test(i.mnemonic)) {
+      assert.ok(!/(^|,)-?0x[0-9a-f]+(,|$)/.test(i.operands), `absolute address at ${where}`);
+    }
+    if (BRANCH.test(i.mnemonic) && !i.operands.startsWith("*")) {
+      const dest = parseInt(i.operands, 16);
+      assert.ok(dest < blob.PURGATORY_CODE_END_OFFSET, `branch out of the code at ${where}`);
+    }
+  }
+});
+
+Deno.test("purgatory routines called from user space are unprivileged and self-contained", async () => {
+  const from = blob.PURGATORY_VERIFY_OFFSET;
+  const to = blob.PURGATORY_CODE_END_OFFSET;
+  assert.ok(from < blob.PURGATORY_REPORT_OFFSET && blob.PURGATORY_REPORT_OFFSET < to);
+  assert.ok(from < blob.PURGATORY_SHA256_OFFSET && blob.PURGATORY_SHA256_OFFSET < to);
+  const insns = await disassemble(blobBytes(), from, to);
+  const privileged =
+    /^(in|out|ins\w?|outs\w?|hlt|cli|sti|lgdt|lidt|lldt|ltr|lret\w?|iret\w?|rdmsr|wrmsr|int\d?|sysret|swapgs|invlpg)$/;
+  for (const i of insns) {
+    const where = `0x${i.at.toString(16)}: ${i.mnemonic} ${i.operands}`;
+    assert.ok(!privileged.test(i.mnemonic), `privileged instruction at ${where}`);
+    // String instructions name %es/%ds implicitly; writing a segment register,
+    // an %fs/%gs base override or a control register is what is not allowed.
+    assert.ok(
+      !/,%(c|d|e|s|f|g)s$|%(f|g)s:|%cr\d|%dr\d/.test(i.operands),
+      `segment/control register at ${where}`,
+    );
+    if (BRANCH.test(i.mnemonic)) {
+      assert.ok(!i.operands.startsWith("*"), `indirect branch at ${where}`);
+      const dest = parseInt(i.operands, 16);
+      assert.ok(dest >= from && dest < to, `branch to the entry path at ${where}`);
+    }
+  }
+});
+
+Deno.test("purgatory entry loads its GDT and stack before using them, then jumps via the slots", async () => {
+  const insns = await disassemble(blobBytes(), 0, blob.PURGATORY_VERIFY_OFFSET);
+  const index = (pred: (i: Insn) => boolean, what: string) => {
+    const n = insns.findIndex(pred);
+    assert.ok(n >= 0, `entry path has no ${what}`);
+    return n;
+  };
+  const lgdt = index((i) => i.mnemonic === "lgdt", "lgdt");
+  assert.equal(insns[lgdt].target, blob.PURGATORY_GDTR_OFFSET);
+  const firstSegmentLoad = index((i) => /,%(d|e|s|f|g)s$/.test(i.operands), "segment load");
+  assert.ok(lgdt < firstSegmentLoad, "a segment register is loaded before our GDT");
+  for (const seg of ["ds", "es", "ss", "fs", "gs"]) {
+    index((i) => i.mnemonic === "mov" && i.operands === `%eax,%${seg}`, `load of %${seg}`);
+  }
+  assert.ok(
+    insns.slice(0, firstSegmentLoad).some((i) => i.operands === "$0x18,%eax"),
+    "data selector 0x18",
+  );
+  const stackSwitch = index(
+    (i) => i.mnemonic === "lea" && i.operands.endsWith(",%rsp"),
+    "stack switch",
+  );
+  assert.equal(insns[stackSwitch].target, blob.PURGATORY_STACK_TOP_OFFSET);
+  // Nothing before the switch may touch the incoming stack.
+  for (const i of insns.slice(0, stackSwitch)) {
+    assert.ok(!/%rsp|%esp/.test(i.operands) && !/^(push|pop|call|ret)/.test(i.mnemonic));
+  }
+  const lret = index((i) => i.mnemonic === "lretq", "far return");
+  // push $0x10 (CS), push the address right after lretq (RIP), lretq.
+  const [pushCs, leaRip, pushRip] = insns.slice(lret - 3, lret);
+  assert.ok(pushCs.mnemonic === "push" && pushCs.operands === "$0x10", "CS = 0x10 pushed first");
+  assert.ok(leaRip.mnemonic === "lea" && leaRip.target === insns[lret + 1].at, "return address");
+  assert.ok(pushRip.mnemonic === "push" && pushRip.operands === leaRip.operands.split(",")[1]);
+  const jump = index((i) => i.mnemonic === "jmp" && i.operands.startsWith("*"), "kernel jump");
+  assert.equal(insns[jump].target, blob.PURGATORY_ENTRY64_OFFSET);
+  const verifyCall = index(
+    (i) => i.mnemonic === "call" && parseInt(i.operands, 16) === blob.PURGATORY_VERIFY_OFFSET,
+    "call of verify",
+  );
+  assert.ok(lret < verifyCall && verifyCall < jump, "verify runs before the jump");
+  // Between verify and the jump: only the success test, %rsi and zeroing.
+  const between = insns.slice(verifyCall + 1, jump);
+  const rsi = between.findIndex((i) => i.operands.endsWith(",%rsi"));
+  assert.ok(rsi >= 0 && between[rsi].target === blob.PURGATORY_BOOT_PARAMS_OFFSET);
+  for (const reg of ["ebx", "ebp", "edi"]) {
+    assert.ok(between.some((i) => i.mnemonic === "xor" && i.operands === `%${reg},%${reg}`), reg);
+  }
+  assert.ok(
+    between.every((i) => i === between[rsi] || !i.operands.endsWith(",%rsi")),
+    "%rsi changed after boot_params was loaded",
+  );
+  // The failure branch starts after the jump and ends in a hlt loop.
+  const failBranch = between.find((i) => i.mnemonic === "jne");
+  assert.ok(failBranch && parseInt(failBranch.operands, 16) > insns[jump].at);
+  const hlt = index((i) => i.mnemonic === "hlt", "hlt");
+  assert.ok(hlt > jump);
+  const loop = insns.slice(hlt).find((i) => i.mnemonic === "jmp");
+  assert.ok(loop && parseInt(loop.operands, 16) <= insns[hlt].at, "hlt is not in a loop");
+});
