@@ -16,6 +16,7 @@ import { describeFileFlags, planFileLoad } from "./plan/file_load.ts";
 import { segmentTable } from "./plan/segment_table.ts";
 import type { FileLoadPlan, LoadPlan, SegmentLoadPlan } from "./plan/types.ts";
 import { planSegmentLoad } from "./arch/segments.ts";
+import { checkImage, cmdlineTooLong } from "./arch/validate.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
 import type { OpenedFile, System } from "./sys/system.ts";
@@ -111,12 +112,28 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       return f;
     });
 
-    const notes: string[] = [`kernel: ${kind.description}, ${kernel.size} bytes`];
+    const check = checkImage(sys.arch, kernelBytes, req.kernel, req.cmdline);
+    const notes: string[] = [`kernel: ${kind.description}, ${kernel.size} bytes`, ...check.notes];
     const plans: LoadPlan[] = [];
     const attempts: Attempt[] = [];
     const locked = lockedDown(facts);
-    const useFile = req.syscall !== "load";
+    const cmdlineLength = new TextEncoder().encode(req.cmdline).length;
+    let useFile = req.syscall !== "load";
     const useLoad = req.syscall === "load" || (req.syscall === "auto" && !locked);
+    if (useFile && !check.fitsFileLoad) {
+      if (!useLoad || !check.fitsSegmentLoad) {
+        const [max, syscall] = useLoad
+          ? [check.segmentLoadMax!, "either syscall"]
+          : [check.fileLoadMax!, "kexec_file_load"];
+        throw cmdlineTooLong(cmdlineLength, max, req.kernel, syscall);
+      }
+      // The file loader would refuse the line with EINVAL; go straight to kexec_load.
+      notes.push("command line too long for kexec_file_load: using kexec_load");
+      useFile = false;
+    }
+    if (!useFile && !check.fitsSegmentLoad) {
+      throw cmdlineTooLong(cmdlineLength, check.segmentLoadMax!, req.kernel, "kexec_load");
+    }
 
     let initrd: OpenedFile | null = initrdFiles[0] ?? null;
     if (initrdFiles.length > 1) {
@@ -160,7 +177,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     };
 
     if (req.dryRun) {
-      if (useLoad && (!useFile || req.syscall === "auto")) {
+      if (useLoad) {
         try {
           plans.push(segmentPlan());
         } catch (e) {

@@ -1,15 +1,19 @@
 /**
  * Chooses the kexec_load planner for the running architecture and gathers
- * what it needs from the machine (memory map, running boot parameters,
- * random seed).
+ * what it needs from the machine (memory map, running boot parameters, ACPI
+ * RSDP, random seed). The planners themselves are pure.
  *
  * @module
  */
 
+import { PATHS } from "../abi.ts";
 import { KexecError } from "../errors.ts";
 import type { HostFacts } from "../facts.ts";
+import { readMemoryMap } from "../memory/source.ts";
 import type { SegmentLoadPlan } from "../plan/types.ts";
 import type { System } from "../sys/system.ts";
+import { BOOT_PARAMS } from "./x86_64/boot_params.ts";
+import { planBzImage64, RNG_SEED_SIZE } from "./x86_64/bzimage.ts";
 
 /** Inputs common to every kexec_load planner. */
 export interface SegmentLoadInput {
@@ -27,10 +31,54 @@ export interface SegmentLoadInput {
   readonly facts: HostFacts;
 }
 
+/**
+ * The ACPI RSDP from /sys/firmware/efi/systab (`ACPI20=` preferred over
+ * `ACPI=`), for UEFI machines whose next kernel cannot find ACPI otherwise.
+ *
+ * @example
+ * ```ts
+ * import { parseEfiSystabRsdp } from "./segments.ts";
+ * if (parseEfiSystabRsdp("ACPI=0x7f000\nACPI20=0x7f014\nSMBIOS=0x1\n") !== 0x7f014) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function parseEfiSystabRsdp(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const find = (key: string) => {
+    const m = new RegExp(`^${key}=(0x[0-9a-fA-F]+)\\s*$`, "m").exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  return find("ACPI20") ?? find("ACPI");
+}
+
 /** Plans a kexec_load for the running architecture. */
 export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLoadPlan {
-  throw new KexecError(
-    `kexec_load is not implemented yet for ${sys.arch} (${input.kernelPath})`,
-    { hint: "use kexec_file_load with -s" },
-  );
+  if (sys.arch !== "x86_64") {
+    throw new KexecError(`kexec_load is not implemented yet for ${sys.arch}`, {
+      hint: "use kexec_file_load with -s",
+    });
+  }
+  if (input.crash) {
+    throw new KexecError("crash kernels cannot be loaded with kexec_load yet", {
+      hint: "use kexec_file_load with -s -p",
+    });
+  }
+  const map = readMemoryMap(sys);
+  return planBzImage64({
+    kernel: input.kernel,
+    kernelPath: input.kernelPath,
+    initrd: input.initrd,
+    cmdline: input.cmdline,
+    memoryMap: map.ranges,
+    memoryMapSource: map.source,
+    memMin: input.memMin,
+    memMax: input.memMax,
+    runningBootParams: sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size),
+    acpiRsdpAddr: parseEfiSystabRsdp(sys.readText(PATHS.efiSystab)),
+    rngSeed: sys.random(RNG_SEED_SIZE),
+    verify: input.verify,
+    pageSize: sys.pageSize,
+    flags: 0,
+  });
 }

@@ -68,7 +68,20 @@ function ptrValue(p: Deno.PointerValue): bigint {
   return p === null ? 0n : BigInt(Deno.UnsafePointer.value(p));
 }
 
-function openError(role: string, path: string, errno: number): KexecError {
+/**
+ * The error for a kernel or initrd that cannot be opened, naming the file and
+ * what to do (shared with test doubles so they fail the same way).
+ *
+ * @example
+ * ```ts
+ * import { openError } from "./host.ts";
+ * const e = openError("initrd", "/boot/x", 2);
+ * if (e.message !== "cannot open initrd /boot/x: ENOENT (No such file or directory)") {
+ *   throw new Error(e.message);
+ * }
+ * ```
+ */
+export function openError(role: string, path: string, errno: number): KexecError {
   const hints: Record<number, string> = {
     [Errno.ENOENT]: "check the path",
     [Errno.EACCES]: "run as root or fix the file's permissions",
