@@ -1,0 +1,218 @@
+/**
+ * Builds the guests' initramfs files.
+ *
+ * A guest's first-stage archive is two newc archives back to back (the kernel
+ * unpacks both, in order):
+ *
+ * 1. the base, shared by all cases of a test process: busybox, `/init`
+ *    (guest/stage1-init.sh), `/e2e/lib.sh`, `/dev/console`, the test kernel
+ *    at `/e2e/vmlinuz`, and unless it is a tool-less self-test: the tool with
+ *    its runtime (`deno`, its ELF interpreter and libraries, the bundle and the
+ *    `/sbin/kexec` launcher; or the compiled binary with its libraries);
+ * 2. the case part: `/e2e/case.sh`, `/e2e/params.sh` and the second-stage
+ *    initrd `/e2e/stage2.cpio` carrying a fresh token.
+ *
+ * @module
+ */
+
+import { type CpioEntry, newcArchive } from "../../../lib/initramfs/cpio.ts";
+import { hostFileEntry, sharedLibraryClosure, writeArchive } from "../../../scripts/mkinitramfs.ts";
+import type { ToolBuild } from "./tool.ts";
+
+const GUEST_DIR = new URL("../guest/", import.meta.url).pathname;
+
+/** Where things are inside the first-stage guest. */
+export const GUEST_PATHS = {
+  kernel: "/e2e/vmlinuz",
+  stage2Initrd: "/e2e/stage2.cpio",
+  caseScript: "/e2e/case.sh",
+  params: "/e2e/params.sh",
+  lib: "/e2e/lib.sh",
+  launcher: "/sbin/kexec",
+  bundle: "/usr/lib/kexec/kexec.js",
+  deno: "/usr/bin/deno",
+} as const;
+
+/** Name of the token file in the second-stage initrd. */
+export const STAGE2_TOKEN_FILE = "/e2e-token";
+
+/** Inputs of {@link buildBaseImage}. */
+export interface BaseImageInput {
+  /** Statically linked busybox. */
+  busybox: string;
+  /** Test kernel placed at {@link GUEST_PATHS.kernel}. */
+  kernel: string;
+  /** The tool, or null for a busybox-only guest. */
+  tool: ToolBuild | null;
+  /** Output file. */
+  output: string;
+}
+
+/**
+ * The `/sbin/kexec` launcher for the bundled tool: runs the bundle with the
+ * guest's deno, with a writable DENO_DIR and HOME even if the caller set none.
+ *
+ * @example
+ * ```ts
+ * import { launcherScript } from "./image.ts";
+ * const s = launcherScript("/usr/bin/deno", "/usr/lib/kexec/kexec.js");
+ * if (!s.startsWith("#!/bin/sh\n") || !s.includes('/usr/lib/kexec/kexec.js "$@"')) throw new Error(s);
+ * ```
+ */
+export function launcherScript(deno: string, bundle: string): string {
+  return [
+    "#!/bin/sh",
+    'export DENO_DIR="${DENO_DIR:-/tmp/deno}" HOME="${HOME:-/tmp}" DENO_NO_UPDATE_CHECK=1',
+    `exec ${deno} run --allow-all --no-prompt ${bundle} "$@"`,
+    "",
+  ].join("\n");
+}
+
+async function* baseEntries(input: BaseImageInput): AsyncGenerator<CpioEntry> {
+  const text = new TextEncoder();
+  for (const dir of ["/proc", "/sys", "/dev", "/tmp", "/run", "/sbin", "/usr/bin"]) {
+    yield { type: "directory", path: dir };
+  }
+  yield { type: "chardev", path: "/dev/console", major: 5, minor: 1 };
+  yield await hostFileEntry(input.busybox, "/bin/busybox", 0o755);
+  yield { type: "symlink", path: "/bin/sh", target: "busybox" };
+  yield await hostFileEntry(`${GUEST_DIR}stage1-init.sh`, "/init", 0o755);
+  yield await hostFileEntry(`${GUEST_DIR}lib.sh`, GUEST_PATHS.lib, 0o644);
+  yield await hostFileEntry(input.kernel, GUEST_PATHS.kernel, 0o644);
+  const tool = input.tool;
+  if (tool === null) return;
+  const program = tool.kind === "bundle" ? tool.deno : tool.binary;
+  if (tool.kind === "bundle") {
+    yield await hostFileEntry(tool.deno, GUEST_PATHS.deno, 0o755);
+    yield await hostFileEntry(tool.script, GUEST_PATHS.bundle, 0o644);
+    yield {
+      type: "file",
+      path: GUEST_PATHS.launcher,
+      mode: 0o755,
+      data: text.encode(launcherScript(GUEST_PATHS.deno, GUEST_PATHS.bundle)),
+    };
+  } else {
+    yield await hostFileEntry(tool.binary, GUEST_PATHS.launcher, 0o755);
+  }
+  for (const lib of sharedLibraryClosure(program)) {
+    yield await hostFileEntry(lib.host, lib.guest, 0o755);
+  }
+}
+
+/**
+ * Writes the base archive; returns its size. The deno binary and the kernel
+ * are streamed, never held in memory.
+ *
+ * @example
+ * ```ts
+ * import { buildBaseImage } from "./image.ts";
+ * const dir = await Deno.makeTempDir();
+ * // Any files serve for a shape check; the guest would need real ones.
+ * const size = await buildBaseImage({
+ *   busybox: "/bin/sh", kernel: "/etc/hostname", tool: null, output: `${dir}/base.cpio`,
+ * });
+ * const head = new TextDecoder().decode((await Deno.readFile(`${dir}/base.cpio`)).subarray(0, 6));
+ * await Deno.remove(dir, { recursive: true });
+ * if (size < 1000 || head !== "070701") throw new Error(`${size} ${head}`);
+ * ```
+ */
+export function buildBaseImage(input: BaseImageInput): Promise<number> {
+  return writeArchive(baseEntries(input), input.output);
+}
+
+/**
+ * Shell assignments for `/e2e/params.sh`: every value single-quoted, so any
+ * byte sequence (quotes, spaces, `$`) reaches the case script unchanged.
+ *
+ * @example
+ * ```ts
+ * import { shellAssignments } from "./image.ts";
+ * const s = shellAssignments({ APPEND: `a="b c" it's` });
+ * if (s !== `APPEND='a="b c" it'\\''s'\n`) throw new Error(s);
+ * ```
+ */
+export function shellAssignments(params: Record<string, string>): string {
+  return Object.entries(params).map(([name, value]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`bad variable name ${name}`);
+    if (value.includes("\0")) throw new Error(`${name}: NUL cannot be passed to a shell`);
+    return `${name}='${value.replaceAll("'", `'\\''`)}'\n`;
+  }).join("");
+}
+
+/**
+ * The second-stage initrd: busybox, `/init` and the token file.
+ *
+ * @example
+ * ```ts
+ * import { stage2Archive } from "./image.ts";
+ * const bytes = stage2Archive(new Uint8Array(10), "#!/bin/busybox sh\n", "tok123");
+ * if (!new TextDecoder().decode(bytes).includes("tok123")) throw new Error();
+ * ```
+ */
+export function stage2Archive(busybox: Uint8Array, init: string, token: string): Uint8Array {
+  const text = new TextEncoder();
+  return newcArchive([
+    { type: "directory", path: "/dev" },
+    { type: "chardev", path: "/dev/console", major: 5, minor: 1 },
+    { type: "file", path: "/bin/busybox", data: busybox, mode: 0o755 },
+    { type: "symlink", path: "/bin/sh", target: "busybox" },
+    { type: "file", path: "/init", data: text.encode(init), mode: 0o755 },
+    { type: "file", path: STAGE2_TOKEN_FILE, data: text.encode(token + "\n") },
+  ]);
+}
+
+/** Inputs of {@link buildCaseImage}. */
+export interface CaseImageInput {
+  /** The base archive from {@link buildBaseImage}. */
+  base: string;
+  /** The case script (host path). */
+  caseScript: string;
+  /** Variables for the case script. */
+  params: Record<string, string>;
+  /** Statically linked busybox (for the second stage). */
+  busybox: string;
+  /** Token the second stage must print. */
+  stage2Token: string;
+  /** Output file. */
+  output: string;
+}
+
+/**
+ * Writes a case's first-stage initramfs: a copy of the base followed by the case part.
+ *
+ * @example
+ * ```ts
+ * import { buildCaseImage } from "./image.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/base`, "");
+ * await Deno.writeTextFile(`${dir}/case.sh`, "true\n");
+ * await buildCaseImage({
+ *   base: `${dir}/base`, caseScript: `${dir}/case.sh`, params: { X: "1" },
+ *   busybox: "/bin/sh", stage2Token: "t", output: `${dir}/out`,
+ * });
+ * const text = new TextDecoder().decode(await Deno.readFile(`${dir}/out`));
+ * await Deno.remove(dir, { recursive: true });
+ * if (!text.includes("e2e/params.sh") || !text.includes("X='1'")) throw new Error();
+ * ```
+ */
+export async function buildCaseImage(input: CaseImageInput): Promise<void> {
+  const text = new TextEncoder();
+  const stage2 = stage2Archive(
+    await Deno.readFile(input.busybox),
+    await Deno.readTextFile(`${GUEST_DIR}stage2-init.sh`),
+    input.stage2Token,
+  );
+  const casePart = newcArchive([
+    { type: "file", path: GUEST_PATHS.caseScript, data: await Deno.readFile(input.caseScript) },
+    { type: "file", path: GUEST_PATHS.params, data: text.encode(shellAssignments(input.params)) },
+    { type: "file", path: GUEST_PATHS.stage2Initrd, data: stage2 },
+  ]);
+  await Deno.copyFile(input.base, input.output);
+  const out = await Deno.open(input.output, { append: true });
+  try {
+    let at = 0;
+    while (at < casePart.length) at += await out.write(casePart.subarray(at));
+  } finally {
+    out.close();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Runs one QEMU guest under TCG with a hard timeout and returns its serial
+ * output: the console (ttyS0, kernel messages and scripts' output) and the
+ * results port (ttyS1, only the E2E lines the guest scripts write).
+ *
+ * @module
+ */
+
+/** What to boot and how. */
+export interface QemuRun {
+  /** `qemu-system-x86_64`. */
+  qemu: string;
+  /** Kernel image (bzImage). */
+  kernel: string;
+  /** Initramfs file. */
+  initrd: string;
+  /** Kernel command line of the first kernel. */
+  append: string;
+  /** Guest RAM in MiB. */
+  memoryMiB: number;
+  /** Number of vCPUs. */
+  smp: number;
+  /** Hard limit; QEMU is killed after it. */
+  timeoutMs: number;
+  /** File receiving the console (ttyS0). */
+  consoleLog: string;
+  /** File receiving the results port (ttyS1). */
+  resultsLog: string;
+  /** More QEMU arguments. */
+  extraArgs?: string[];
+}
+
+/** How a guest ended. */
+export interface QemuResult {
+  /** QEMU's exit code; null when it was killed. */
+  code: number | null;
+  /** True when the timeout killed it. */
+  timedOut: boolean;
+  /** Wall time from spawn to exit. */
+  durationMs: number;
+  /** Console output (ttyS0). */
+  console: string;
+  /** Results port output (ttyS1). */
+  results: string;
+  /** QEMU's own stdout and stderr (errors such as a bad option). */
+  qemuOutput: string;
+}
+
+/** Longest timeout a guest may have (issue 3: at most 120 s per guest). */
+export const MAX_GUEST_TIMEOUT_MS = 120_000;
+
+/**
+ * The QEMU command line: TCG (KVM is not assumed), `-cpu max`, no default
+ * devices, two serial ports to files, no monitor, and `-no-reboot` so that a
+ * reboot or a panic (with `panic=-1`) ends QEMU instead of looping.
+ *
+ * @example
+ * ```ts
+ * import { qemuArgs } from "./qemu.ts";
+ * const args = qemuArgs({
+ *   qemu: "qemu-system-x86_64", kernel: "bz", initrd: "i.cpio", append: "console=ttyS0",
+ *   memoryMiB: 2048, smp: 2, timeoutMs: 1000, consoleLog: "c.log", resultsLog: "r.log",
+ * });
+ * if (!args.includes("-no-reboot") || args[args.indexOf("-accel") + 1] !== "tcg") throw new Error();
+ * if (args.filter((a) => a === "-serial").length !== 2) throw new Error();
+ * ```
+ */
+export function qemuArgs(run: QemuRun): string[] {
+  return [
+    "-accel",
+    "tcg",
+    "-cpu",
+    "max",
+    "-m",
+    String(run.memoryMiB),
+    "-smp",
+    String(run.smp),
+    "-nodefaults",
+    "-no-user-config",
+    "-nographic",
+    "-monitor",
+    "none",
+    "-no-reboot",
+    "-serial",
+    `file:${run.consoleLog}`,
+    "-serial",
+    `file:${run.resultsLog}`,
+    "-kernel",
+    run.kernel,
+    "-initrd",
+    run.initrd,
+    "-append",
+    run.append,
+    ...(run.extraArgs ?? []),
+  ];
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return new TextDecoder().decode(await Deno.readFile(path));
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Boots the guest and waits for QEMU to exit or for the timeout, whichever
+ * comes first; a timed-out QEMU is killed with SIGKILL.
+ *
+ * @example
+ * ```ts
+ * import { runQemu } from "./qemu.ts";
+ * // "true" stands in for QEMU here: it exits at once, having written nothing.
+ * const dir = await Deno.makeTempDir();
+ * const r = await runQemu({
+ *   qemu: "true", kernel: "-", initrd: "-", append: "", memoryMiB: 64, smp: 1,
+ *   timeoutMs: 5000, consoleLog: `${dir}/c`, resultsLog: `${dir}/r`,
+ * });
+ * await Deno.remove(dir, { recursive: true });
+ * if (r.code !== 0 || r.timedOut || r.console !== "") throw new Error(JSON.stringify(r));
+ * ```
+ */
+export async function runQemu(run: QemuRun): Promise<QemuResult> {
+  if (run.timeoutMs > MAX_GUEST_TIMEOUT_MS) {
+    throw new Error(`guest timeout ${run.timeoutMs} ms exceeds ${MAX_GUEST_TIMEOUT_MS} ms`);
+  }
+  for (const log of [run.consoleLog, run.resultsLog]) await Deno.writeFile(log, new Uint8Array(0));
+  const started = performance.now();
+  const child = new Deno.Command(run.qemu, {
+    args: qemuArgs(run),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, run.timeoutMs);
+  const [output, status] = await Promise.all([child.output(), child.status]).finally(() =>
+    clearTimeout(timer)
+  );
+  const durationMs = Math.round(performance.now() - started);
+  const dec = new TextDecoder();
+  return {
+    code: status.signal === null ? status.code : null,
+    timedOut,
+    durationMs,
+    console: await readText(run.consoleLog),
+    results: await readText(run.resultsLog),
+    qemuOutput: dec.decode(output.stdout) + dec.decode(output.stderr),
+  };
+}

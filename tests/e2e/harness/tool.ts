@@ -1,0 +1,108 @@
+/**
+ * Builds the tool under test for the guests, once per test process:
+ *
+ * - default: `deno bundle` of main.ts (the `bundle` task of deno.json, with the
+ *   output redirected), run in the guest by the `deno` binary behind a
+ *   `/sbin/kexec` launcher script;
+ * - with `DENORT_BIN` set: `deno compile` (the `compile` task, same flags and
+ *   permissions as shipped), and `/sbin/kexec` is that binary.
+ *
+ * @module
+ */
+
+/** The tool as it goes into the guest. */
+export type ToolBuild =
+  | {
+    kind: "bundle";
+    /** The bundled script. */
+    script: string;
+    /** The deno binary that runs it (the one running the tests). */
+    deno: string;
+  }
+  | {
+    kind: "compiled";
+    /** The self-contained binary. */
+    binary: string;
+  };
+
+const REPO = new URL("../../../", import.meta.url).pathname;
+
+/**
+ * The argument list of a deno.json task with its `--output` replaced, so the
+ * harness builds exactly what the task builds. Refuses tasks that use shell syntax.
+ *
+ * @example
+ * ```ts
+ * import { taskArgs } from "./tool.ts";
+ * const args = taskArgs("deno bundle --platform=deno --output=dist/kexec.js main.ts", "/tmp/k.js");
+ * if (args.join(" ") !== "bundle --platform=deno --output=/tmp/k.js main.ts") throw new Error();
+ * ```
+ */
+export function taskArgs(task: string, output: string): string[] {
+  if (/[|&;<>$`"'\\]/.test(task)) throw new Error(`task uses shell syntax: ${task}`);
+  const words = task.trim().split(/\s+/);
+  if (words[0] !== "deno") throw new Error(`task does not start with deno: ${task}`);
+  let replaced = false;
+  const args = words.slice(1).flatMap((w, i, all) => {
+    if (w.startsWith("--output=")) {
+      replaced = true;
+      return [`--output=${output}`];
+    }
+    if ((w === "--output" || w === "-o") && i + 1 < all.length) {
+      replaced = true;
+      all[i + 1] = output;
+    }
+    return [w];
+  });
+  if (!replaced) throw new Error(`task has no --output: ${task}`);
+  return args;
+}
+
+async function task(name: string): Promise<string> {
+  const config = JSON.parse(await Deno.readTextFile(`${REPO}deno.json`));
+  const value = config.tasks?.[name];
+  const text = typeof value === "string" ? value : value?.command;
+  if (typeof text !== "string") throw new Error(`deno.json has no "${name}" task`);
+  return text;
+}
+
+/**
+ * Builds the tool into `dir` (created if needed). Throws with the compiler's
+ * output when the build fails, e.g. while main.ts is missing or broken.
+ *
+ * @example
+ * ```ts
+ * import { buildTool } from "./tool.ts";
+ * const dir = await Deno.makeTempDir();
+ * const tool = await buildTool(dir);
+ * const built = tool.kind === "bundle" ? tool.script : tool.binary;
+ * if ((await Deno.stat(built)).size === 0) throw new Error("empty build");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function buildTool(dir: string): Promise<ToolBuild> {
+  await Deno.mkdir(dir, { recursive: true });
+  const denort = Deno.env.get("DENORT_BIN");
+  const compiled = denort !== undefined && denort !== "";
+  const output = compiled ? `${dir}/kexec` : `${dir}/kexec.js`;
+  const args = taskArgs(await task(compiled ? "compile" : "bundle"), output);
+  const result = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: REPO,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (!result.success) {
+    const dec = new TextDecoder();
+    throw new Error(
+      `building the tool (deno ${args.join(" ")}) failed:\n` +
+        dec.decode(result.stdout) + dec.decode(result.stderr),
+    );
+  }
+  return compiled ? { kind: "compiled", binary: output } : {
+    kind: "bundle",
+    script: output,
+    deno: Deno.execPath(),
+  };
+}
