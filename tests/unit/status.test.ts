@@ -31,7 +31,7 @@ Deno.test("-S: exit code follows the crash image; -S -l the normal image", async
 Deno.test("-S: 255 when sysfs says nothing (kernel without kexec)", async () => {
   const sys = machine({ [PATHS.kexecLoaded]: undefined, [PATHS.kexecCrashLoaded]: undefined });
   assert.equal(await runCli(["-S"], sys), 255);
-  assert.match(sys.stdout, /normal image:  unknown/);
+  assert.match(sys.stdout, /normal image: {2}unknown/);
 });
 
 Deno.test("-S --json reports both images, region, lockdown, sysctls, syscalls", async () => {
@@ -79,8 +79,8 @@ Deno.test("-S does not probe when a load limit is set (each call would count)", 
 Deno.test("-S text report names both images and the crash region", async () => {
   const sys = machine({ [PATHS.kexecCrashLoaded]: "1\n" }, { fileLoadErrnos: [Errno.ENOSYS] });
   assert.equal(await runCli(["-S"], sys), 1);
-  assert.match(sys.stdout, /normal image:  not loaded/);
-  assert.match(sys.stdout, /crash image:   loaded; crash region 256 MiB/);
+  assert.match(sys.stdout, /normal image: {2}not loaded/);
+  assert.match(sys.stdout, /crash image: {3}loaded; crash region 256 MiB/);
   assert.match(sys.stdout, /kexec_file_load: not built into this kernel/);
 });
 
