@@ -23,6 +23,22 @@ function optionLabel(spec: OptionSpec): string {
 }
 
 const GROUP_ORDER = Object.keys(GROUP_TITLES) as OptionGroup[];
+const HELP_WIDTH = 100;
+const LABEL_WIDTH = 30;
+
+// Word-wraps a description into the column after the option labels.
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
 
 /**
  * The `--help` text.
@@ -45,8 +61,12 @@ export function helpText(): string {
     lines.push(`${GROUP_TITLES[group]}:`);
     for (const spec of specs) {
       const label = optionLabel(spec);
-      if (label.length <= 30) lines.push(`  ${label.padEnd(30)} ${spec.help}`);
-      else lines.push(`  ${label}`, `  ${"".padEnd(30)} ${spec.help}`);
+      const text = wrap(spec.help, HELP_WIDTH - LABEL_WIDTH - 3);
+      const indent = " ".repeat(LABEL_WIDTH + 3);
+      if (label.length <= LABEL_WIDTH) {
+        lines.push(`  ${label.padEnd(LABEL_WIDTH)} ${text[0]}`);
+      } else lines.push(`  ${label}`, `${indent}${text[0]}`);
+      for (const more of text.slice(1)) lines.push(`${indent}${more}`);
     }
     lines.push("");
   }

@@ -1,0 +1,36 @@
+/**
+ * kexec as a library: load, unload, boot and inspect kernels from Deno.
+ *
+ * Everything that touches the machine goes through a {@link System}; pass
+ * `new HostSystem()` for the real one. Planning functions are pure and can be
+ * used to see what a load would pass to the kernel without calling anything.
+ *
+ * @example
+ * ```ts
+ * import { planFileLoad } from "./mod.ts";
+ * const plan = planFileLoad({
+ *   kernel: { path: "/boot/vmlinuz", fd: 3, size: 8_000_000 },
+ *   initrd: null,
+ *   initrdPaths: [],
+ *   cmdline: "console=ttyS0",
+ *   crash: false,
+ * });
+ * if (plan.flags !== 0x4) throw new Error("expected KEXEC_FILE_NO_INITRAMFS");
+ * ```
+ *
+ * @module
+ */
+
+export { loadKernel as load, type LoadRequest, type LoadResult } from "./load.ts";
+export { unloadKernel as unload, type UnloadRequest } from "./unload.ts";
+export { execKernel as exec, type ExecRequest, type ExecSteps } from "./exec.ts";
+export { formatStatus, readStatus as status, type StatusReport } from "./status.ts";
+export { planFileLoad } from "./plan/file_load.ts";
+export { planSegmentLoad as plan } from "./arch/segments.ts";
+export type { FileLoadPlan, LoadPlan, Segment, SegmentLoadPlan } from "./plan/types.ts";
+export { resolveCmdline } from "./cmdline.ts";
+export { ExitCode, KexecError } from "./errors.ts";
+export { runCli } from "./cli/run.ts";
+export { HostSystem } from "./sys/host.ts";
+export type { OpenedFile, Output, System } from "./sys/system.ts";
+export { type Reporter, silentReporter, stderrReporter } from "./report.ts";

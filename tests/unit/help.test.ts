@@ -1,0 +1,28 @@
+/** --help and the man page come from the option table and stay in sync with it. */
+
+import assert from "node:assert/strict";
+import { helpText, manPage } from "../../lib/cli/help.ts";
+import { OPTIONS } from "../../lib/cli/options.ts";
+
+Deno.test("--help lists every visible option and fits 100 columns", () => {
+  const text = helpText();
+  for (const spec of OPTIONS.filter((o) => !o.hidden)) {
+    for (const long of spec.long) assert.ok(text.includes(`--${long}`), long);
+    if (spec.short) assert.ok(text.includes(`-${spec.short},`), spec.short);
+  }
+  for (const line of text.split("\n")) assert.ok(line.length <= 100, line);
+});
+
+Deno.test("the man page lists every option, hidden ones too", () => {
+  const page = manPage();
+  for (const spec of OPTIONS) {
+    for (const long of spec.long) {
+      assert.ok(page.includes(`\\-\\-${long.replaceAll("-", "\\-")}`), long);
+    }
+  }
+});
+
+Deno.test("docs/kexec.8 is the generated man page (run 'deno task man')", () => {
+  const file = Deno.readTextFileSync(new URL("../../docs/kexec.8", import.meta.url));
+  assert.equal(file, manPage());
+});
