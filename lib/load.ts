@@ -98,6 +98,17 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     });
   }
   const facts = readHostFacts(sys);
+  if (req.crash && facts.crashSize === 0) {
+    // Both syscalls would fail with a bare EADDRNOTAVAIL after freeing nothing;
+    // say what is missing instead (kexec-tools' wording, exit 254).
+    throw new KexecError(
+      `Memory for crashkernel is not reserved: ${PATHS.kexecCrashSize} is 0`,
+      {
+        exitCode: ExitCode.NO_CRASH_REGION,
+        hint: "boot the running kernel with crashkernel=256M (or larger) and load again",
+      },
+    );
+  }
   const opened: OpenedFile[] = [];
   try {
     const kernel = sys.openFile(req.kernel, "kernel");

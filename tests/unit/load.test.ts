@@ -233,3 +233,12 @@ Deno.test("unknown -t type is a usage error", async () => {
   assert.equal(await runCli(["-l", KERNEL, "-t", "multiboot-x86"], sys), 1);
   assert.match(sys.stderr, /unsupported kernel type 'multiboot-x86'/);
 });
+
+Deno.test("-p without a crash region: exit 254 with the crashkernel= hint, no syscall", async () => {
+  for (const mode of ["-s", "-c", "-a"]) {
+    const sys = machine({ "/sys/kernel/kexec_crash_size": "0\n" });
+    assert.equal(await runCli([mode, "-p", KERNEL], sys), 254, mode);
+    assert.match(sys.stderr, /Memory for crashkernel is not reserved.*crashkernel=256M/);
+    assert.equal(sys.calls.length, 0);
+  }
+});
