@@ -14,6 +14,7 @@ import { lockedDown, parseFlag, readHostFacts } from "./facts.ts";
 import { requireNativeImage } from "./formats/require.ts";
 import { describeFileFlags, planFileLoad } from "./plan/file_load.ts";
 import { segmentTable } from "./plan/segment_table.ts";
+import { validateSegmentPlan } from "./plan/validate.ts";
 import type { FileLoadPlan, LoadPlan, SegmentLoadPlan } from "./plan/types.ts";
 import { planSegmentLoad } from "./arch/segments.ts";
 import { checkImage, cmdlineTooLong } from "./arch/validate.ts";
@@ -174,7 +175,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     // fallback-class errno) or to show it in a dry run.
     const segmentPlan = (): SegmentLoadPlan => {
       const initrdBytes = initrd ? mapInitrd(sys, initrd, initrdFiles, req.dryRun) : null;
-      return planSegmentLoad(sys, {
+      const plan = planSegmentLoad(sys, {
         kernelPath: req.kernel,
         kernel: kernelBytes,
         initrd: initrdBytes,
@@ -185,6 +186,12 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
         memMax: req.memMax,
         facts,
       });
+      validateSegmentPlan(plan, {
+        pageSize: sys.pageSize,
+        crashRegion: plan.crashRegion,
+        ramBytes: plan.ramBytes,
+      });
+      return plan;
     };
 
     if (req.dryRun) {

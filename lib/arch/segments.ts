@@ -9,6 +9,7 @@
 import { PATHS } from "../abi.ts";
 import { KexecError } from "../errors.ts";
 import type { HostFacts } from "../facts.ts";
+import { totalBytes } from "../memory/memmap.ts";
 import { readMemoryMap } from "../memory/source.ts";
 import type { SegmentLoadPlan } from "../plan/types.ts";
 import type { System } from "../sys/system.ts";
@@ -65,7 +66,7 @@ export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLo
     });
   }
   const map = readMemoryMap(sys);
-  return planBzImage64({
+  const plan = planBzImage64({
     kernel: input.kernel,
     kernelPath: input.kernelPath,
     initrd: input.initrd,
@@ -81,4 +82,5 @@ export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLo
     pageSize: sys.pageSize,
     flags: 0,
   });
+  return { ...plan, ramBytes: totalBytes(map.ranges, "ram") };
 }

@@ -50,6 +50,10 @@ export interface SegmentLoadPlan {
   readonly cmdline: string;
   /** Lines explaining the plan (memory map used, placements), shown by -d and --dry-run. */
   readonly notes: readonly string[];
+  /** Crash loads: the reserved region every segment and the entry must lie in (end exclusive). */
+  readonly crashRegion?: { readonly start: number; readonly end: number };
+  /** Total RAM of the machine in bytes (the kernel refuses segments above half of it). */
+  readonly ramBytes?: number;
 }
 
 /** An unload through either syscall. */
