@@ -18,6 +18,7 @@ import { validateSegmentPlan } from "./plan/validate.ts";
 import type { FileLoadPlan, LoadPlan, SegmentLoadPlan } from "./plan/types.ts";
 import { planSegmentLoad } from "./arch/segments.ts";
 import { checkImage, cmdlineTooLong } from "./arch/validate.ts";
+import { requireKexecJump } from "./kjump.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
 import type { OpenedFile, System } from "./sys/system.ts";
@@ -49,6 +50,8 @@ export interface LoadRequest {
   readonly memMax?: number;
   /** -t TYPE. */
   readonly type?: string;
+  /** --load-preserve-context: KEXEC_PRESERVE_CONTEXT (kexec_load only). */
+  readonly preserveContext?: boolean;
 }
 
 /** One system call made (or, for a dry run, that would be made). */
@@ -171,6 +174,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       });
       plans.push(filePlan);
     }
+    if (req.preserveContext && !req.dryRun) requireKexecJump(sys);
     // In auto mode the segment plan is built only when it is needed (after a
     // fallback-class errno) or to show it in a dry run.
     const segmentPlan = (): SegmentLoadPlan => {
@@ -184,6 +188,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
         verify: !req.noChecks,
         memMin: req.memMin,
         memMax: req.memMax,
+        preserveContext: req.preserveContext,
         facts,
       });
       validateSegmentPlan(plan, {

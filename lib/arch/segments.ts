@@ -6,7 +6,7 @@
  * @module
  */
 
-import { PATHS } from "../abi.ts";
+import { KEXEC_PRESERVE_CONTEXT, PATHS } from "../abi.ts";
 import { KexecError } from "../errors.ts";
 import type { HostFacts } from "../facts.ts";
 import { totalBytes } from "../memory/memmap.ts";
@@ -29,6 +29,8 @@ export interface SegmentLoadInput {
   readonly verify: boolean;
   readonly memMin?: number;
   readonly memMax?: number;
+  /** Load with KEXEC_PRESERVE_CONTEXT (kexec jump). */
+  readonly preserveContext?: boolean;
   readonly facts: HostFacts;
 }
 
@@ -80,7 +82,7 @@ export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLo
     rngSeed: sys.random(RNG_SEED_SIZE),
     verify: input.verify,
     pageSize: sys.pageSize,
-    flags: 0,
+    flags: input.preserveContext ? KEXEC_PRESERVE_CONTEXT : 0,
   });
   return { ...plan, ramBytes: totalBytes(map.ranges, "ram") };
 }

@@ -19,6 +19,7 @@ export type Action =
   | "unload"
   | "status"
   | "print-ckr-size"
+  | "jump-back-helper"
   | "help"
   | "version";
 
@@ -274,6 +275,21 @@ export function interpret(scan: ScanResult): Invocation {
     }
   };
 
+  if (has("load-jump-back-helper")) {
+    for (const other of ["load", "load-panic", "exec", "force", "unload"] as const) {
+      if (has(other)) {
+        throw usageError(
+          `conflicting options: --load-jump-back-helper loads only the helper, but --${other} ` +
+            "was also given",
+        );
+      }
+    }
+    if (syscall === "file") {
+      throw usageError("--load-jump-back-helper needs kexec_load; it cannot be used with -s");
+    }
+    return { ...base, action: "jump-back-helper", syscall: "load" };
+  }
+
   if (has("unload")) {
     for (const other of ["load", "exec", "force"] as const) {
       if (has(other)) {
@@ -304,6 +320,28 @@ export function interpret(scan: ScanResult): Invocation {
     return { ...base, action: "exec" };
   }
 
+  if (has("load-preserve-context")) {
+    if (crash) {
+      throw usageError(
+        "conflicting options: --load-preserve-context cannot load a crash kernel (-p)",
+        "the kernel refuses KEXEC_PRESERVE_CONTEXT together with KEXEC_ON_CRASH",
+      );
+    }
+    if (syscall === "file") {
+      throw usageError(
+        "--load-preserve-context needs kexec_load; it cannot be used with -s",
+        "drop -s (kexec_load is then used)",
+      );
+    }
+    if (memMax === undefined) {
+      throw usageError(
+        "--load-preserve-context requires --mem-max",
+        "the preserved kernel's memory must stay above the image: give --mem-max=ADDR",
+      );
+    }
+    needKernel("--load-preserve-context");
+    return { ...base, action: "load", syscall: "load" };
+  }
   if (has("load") || crash) {
     needKernel(crash ? "-p" : "-l");
     return { ...base, action: "load" };

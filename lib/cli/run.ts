@@ -18,7 +18,8 @@ import { unloadKernel } from "../unload.ts";
 import { PATHS } from "../abi.ts";
 import { helpText, VERSION } from "./help.ts";
 import { type Invocation, parseInvocation } from "./invocation.ts";
-import { planToJson, planToText } from "./render.ts";
+import { describeSegmentFlags, planToJson, planToText } from "./render.ts";
+import { loadJumpBackHelper } from "../kjump.ts";
 
 /**
  * Runs the kexec command and returns its exit code. Never throws.
@@ -52,13 +53,6 @@ async function run(inv: Invocation, sys: System): Promise<number> {
     return ExitCode.OK;
   }
   for (const w of inv.warnings) rep.warn(w);
-  if (inv.preserveContext || inv.jumpBackHelper) {
-    throw new KexecError(
-      `${inv.preserveContext ? "--load-preserve-context" : "--load-jump-back-helper"} ` +
-        "is not supported yet",
-      { exitCode: ExitCode.USAGE, hint: "load the kernel normally with -l" },
-    );
-  }
 
   switch (inv.action) {
     case "status": {
@@ -93,6 +87,18 @@ async function run(inv: Invocation, sys: System): Promise<number> {
     }
     case "exec":
       return await exec(inv, sys);
+    case "jump-back-helper": {
+      const plan = loadJumpBackHelper(sys, { entry: inv.entry, dryRun: inv.dryRun }, rep);
+      if (inv.dryRun) {
+        printDry(sys, inv, {
+          action: "jump-back-helper",
+          entry: plan.entry,
+          flags: plan.flags,
+          flag_names: describeSegmentFlags(plan.flags),
+        });
+      }
+      return ExitCode.OK;
+    }
   }
   return ExitCode.OK;
 }
@@ -119,6 +125,7 @@ function load(inv: Invocation, sys: System): void {
     memMin: inv.memMin,
     memMax: inv.memMax,
     type: inv.type,
+    preserveContext: inv.preserveContext,
   }, rep);
   if (!inv.dryRun) return;
   const locked = lockedDown(readHostFacts(sys));
@@ -161,6 +168,14 @@ function printDry(sys: System, inv: Invocation, data: Record<string, unknown>): 
     `dry run: ${data.action}${data.crash ? " (crash image)" : ""}; nothing was called`,
   ];
   if (data.order) lines.push(`syscall order: ${data.order}`);
+  if (data.action === "jump-back-helper") {
+    lines.push(
+      `kexec_load(entry=0x${(data.entry as number).toString(16)}, nr_segments=1 (empty), ` +
+        `flags=0x${(data.flags as number).toString(16)} [${
+          (data.flag_names as string[]).join("|")
+        }])`,
+    );
+  }
   if (data.steps && data.action === "exec") {
     const s = data.steps as { syncTimeoutMs: number | null; interfaces: string[] };
     lines.push(

@@ -338,6 +338,11 @@ export class HostSystem implements System {
     return errno;
   }
 
+  probeKexecLoadFlags(flags: number): number {
+    // nr_segments 1 with a NULL table: never reaches the load itself.
+    return this.#syscall(SYSCALLS[this.arch].kexec_load, 0n, 1n, 0n, BigInt(flags >>> 0));
+  }
+
   reboot(cmd: number): number {
     return this.#syscall(
       SYSCALLS[this.arch].reboot,

@@ -84,6 +84,13 @@ export interface System {
     flags: number,
     keepAlive: readonly Uint8Array[],
   ): number;
+  /**
+   * Asks whether kexec_load accepts `flags` without loading anything: one
+   * segment at a NULL table, so the kernel fails with EFAULT copying the table
+   * when it accepts the flags, and EINVAL when it does not (kernel/kexec.c
+   * checks flags, then copies the table, before acting). Returns the errno.
+   */
+  probeKexecLoadFlags(flags: number): number;
   /** reboot(LINUX_REBOOT_MAGIC1, MAGIC2, cmd). Returns only on failure: the errno. */
   reboot(cmd: number): number;
   /** sync(2) in a worker thread; resolves true when done, false after `timeoutMs`. */

@@ -23,6 +23,7 @@ export type Call =
   }
   | { op: "kexec_load"; entry: bigint; table: BigUint64Array; nr: number; flags: number }
   | { op: "reboot"; cmd: number }
+  | { op: "probe_kexec_load_flags"; flags: number }
   | { op: "sync"; timeoutMs: number }
   | { op: "ifdown"; name: string }
   | { op: "kmsg"; line: string }
@@ -35,6 +36,8 @@ export interface FakeKernel {
   fileLoadErrnos?: number[];
   /** Successive errnos of kexec_load (then 0). */
   loadErrnos?: number[];
+  /** errno of the kexec_load flags probe (default EFAULT: flags accepted). */
+  probeErrno?: number;
   /** errno of reboot (it "returns" only on failure; default EINVAL). */
   rebootErrno?: number;
   /** Whether sync completes within the timeout (default true). */
@@ -84,6 +87,10 @@ function recordSyscalls(
         setLoaded((flags & KEXEC_ON_CRASH) !== 0, nr > 0);
       }
       return errno;
+    },
+    probeKexecLoadFlags(flags: number) {
+      calls.push({ op: "probe_kexec_load_flags", flags });
+      return kernel.probeErrno ?? Errno.EFAULT;
     },
     reboot(cmd: number) {
       calls.push({ op: "reboot", cmd });
@@ -198,14 +205,18 @@ export class FakeSystem implements System {
     this.fds.delete(file.fd);
   }
   addressOf(bytes: Uint8Array): bigint {
-    // Deterministic stand-in addresses: 0x7f00_0000_0000 + length, so tables are assertable.
-    return 0x7f0000000000n + BigInt(bytes.length);
+    // Deterministic stand-in addresses: 0x7f00_0000_0000 + length, so tables are
+    // assertable; an empty buffer has no address, as on the host.
+    return bytes.length === 0 ? 0n : 0x7f0000000000n + BigInt(bytes.length);
   }
   kexecFileLoad(kernelFd: number, initrdFd: number, cmdline: Uint8Array | null, flags: number) {
     return this.#sys.kexecFileLoad(kernelFd, initrdFd, cmdline, flags);
   }
   kexecLoad(entry: bigint, table: BigUint64Array, nr: number, flags: number) {
     return this.#sys.kexecLoad(entry, table, nr, flags);
+  }
+  probeKexecLoadFlags(flags: number) {
+    return this.#sys.probeKexecLoadFlags(flags);
   }
   reboot(cmd: number) {
     return this.#sys.reboot(cmd);
@@ -248,6 +259,9 @@ export class SafeHostSystem extends HostSystem {
   }
   override kexecLoad(entry: bigint, table: BigUint64Array, nr: number, flags: number) {
     return this.#sys.kexecLoad(entry, table, nr, flags);
+  }
+  override probeKexecLoadFlags(flags: number) {
+    return this.#sys.probeKexecLoadFlags(flags);
   }
   override reboot(cmd: number) {
     return this.#sys.reboot(cmd);

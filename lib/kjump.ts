@@ -1,0 +1,122 @@
+/**
+ * Kexec jump (KEXEC_PRESERVE_CONTEXT): loading an image that may return to
+ * this kernel, and the jump-back helper a kjumped kernel loads to return
+ * (kexec-tools' `--load-preserve-context`, `--load-jump-back-helper`).
+ * Both need a kernel built with CONFIG_KEXEC_JUMP, which is asked for
+ * before anything is loaded.
+ *
+ * @module
+ */
+
+import { KEXEC_ARCH, KEXEC_PRESERVE_CONTEXT, PATHS } from "./abi.ts";
+import { splitKernelArgs } from "./cmdline.ts";
+import { syscallError } from "./diagnose.ts";
+import { ExitCode, KexecError } from "./errors.ts";
+import { parseFlag, readHostFacts } from "./facts.ts";
+import type { Segment } from "./plan/types.ts";
+import { segmentTable } from "./plan/segment_table.ts";
+import type { Reporter } from "./report.ts";
+import { Errno } from "./sys/errno.ts";
+import type { System } from "./sys/system.ts";
+
+/**
+ * Throws unless the running kernel accepts KEXEC_PRESERVE_CONTEXT. The probe
+ * passes a NULL segment table, so it can never load anything: EFAULT means
+ * the flag was accepted, EINVAL that the kernel lacks CONFIG_KEXEC_JUMP.
+ */
+export function requireKexecJump(sys: System): void {
+  const flags = KEXEC_PRESERVE_CONTEXT | KEXEC_ARCH[sys.arch];
+  const errno = sys.probeKexecLoadFlags(flags);
+  if (errno === Errno.EFAULT) return;
+  if (errno === Errno.EINVAL) {
+    throw new KexecError(
+      "this kernel was built without CONFIG_KEXEC_JUMP: it does not accept " +
+        "KEXEC_PRESERVE_CONTEXT (kexec jump)",
+      { hint: "use a kernel with CONFIG_KEXEC_JUMP=y, or load normally with -l" },
+    );
+  }
+  throw syscallError(errno, {
+    call: "kexec_load",
+    syscall: "kexec_load",
+    crash: false,
+    facts: readHostFacts(sys),
+  });
+}
+
+/**
+ * The jump-back address from a command line's `kexec_jump_back_entry=`,
+ * which the kernel that did the kjump passes to the image it started.
+ *
+ * @example
+ * ```ts
+ * import { jumpBackEntryFromCmdline } from "./kjump.ts";
+ * if (jumpBackEntryFromCmdline("quiet kexec_jump_back_entry=0x1234\n") !== 0x1234) throw new Error();
+ * if (jumpBackEntryFromCmdline("quiet") !== undefined) throw new Error();
+ * ```
+ */
+export function jumpBackEntryFromCmdline(cmdline: string | undefined): number | undefined {
+  for (const arg of splitKernelArgs(cmdline ?? "")) {
+    const m = /^kexec_jump_back_entry=(0x[0-9a-fA-F]+)$/.exec(arg);
+    if (m) return Number(m[1]);
+  }
+  return undefined;
+}
+
+/** The one empty segment kexec-tools passes for the jump-back helper image. */
+export function jumpBackHelperSegments(): Segment[] {
+  return [{ name: "jump-back", buf: new Uint8Array(0), mem: 0, memsz: 0 }];
+}
+
+/** What the jump-back helper load passes. */
+export interface JumpBackPlan {
+  readonly entry: number;
+  readonly flags: number;
+  readonly segments: readonly Segment[];
+}
+
+/**
+ * Loads the jump-back helper: an image with no data whose entry is the
+ * address of the kernel that kjumped here, so `kexec -e` returns to it.
+ */
+export function loadJumpBackHelper(
+  sys: System,
+  req: { readonly entry?: number; readonly dryRun?: boolean },
+  rep: Reporter,
+): JumpBackPlan {
+  const entry = req.entry ?? jumpBackEntryFromCmdline(sys.readText(PATHS.procCmdline));
+  if (entry === undefined) {
+    throw new KexecError(
+      "--load-jump-back-helper needs the address to return to",
+      {
+        exitCode: ExitCode.USAGE,
+        hint: "give --entry=ADDR, or boot through a kexec jump (kexec_jump_back_entry= on " +
+          "the command line)",
+      },
+    );
+  }
+  if (parseFlag(sys.readText(PATHS.kexecLoaded)) === true) {
+    throw new KexecError(
+      "There is kexec kernel loaded, make sure you are in kexeced kernel.",
+      { hint: "the jump-back helper replaces the loaded image; unload it first with -u" },
+    );
+  }
+  const flags = KEXEC_PRESERVE_CONTEXT | KEXEC_ARCH[sys.arch];
+  const plan = { entry, flags, segments: jumpBackHelperSegments() };
+  if (req.dryRun) return plan;
+  requireKexecJump(sys);
+  const table = segmentTable(plan.segments, (b) => sys.addressOf(b));
+  rep.debug(
+    `kexec_load(entry=0x${entry.toString(16)}, nr_segments=1, flags=0x${flags.toString(16)})`,
+  );
+  const errno = sys.kexecLoad(BigInt(entry), table, 1, flags, []);
+  if (errno !== 0) {
+    throw syscallError(errno, {
+      call: "kexec_load",
+      syscall: "kexec_load",
+      crash: false,
+      facts: readHostFacts(sys),
+    });
+  }
+  rep.info(`loaded the jump-back helper (entry 0x${entry.toString(16)})`);
+  return plan;
+}
