@@ -5,7 +5,15 @@
  * @module
  */
 
-import { KEXEC_SEGMENT_MAX } from "./abi.ts";
+import {
+  type Arch,
+  KEXEC_ARCH,
+  KEXEC_FILE_ON_CRASH,
+  KEXEC_ON_CRASH,
+  KEXEC_SEGMENT_MAX,
+} from "./abi.ts";
+import { describeSegmentFlags } from "./plan/segment_flags.ts";
+import { describeFileFlags } from "./plan/file_load.ts";
 import { ExitCode } from "./errors.ts";
 import { type HostFacts, readHostFacts } from "./facts.ts";
 import { Errno } from "./sys/errno.ts";
@@ -27,8 +35,43 @@ export interface StatusReport {
     readonly kexec_load: SyscallAvailability;
     readonly kexec_file_load: SyscallAvailability;
   };
+  /** The flags word each load syscall is given, per image, decoded. */
+  readonly load_flags: {
+    readonly kexec_load: Record<"normal" | "crash", FlagsWord>;
+    readonly kexec_file_load: Record<"normal" | "crash", FlagsWord>;
+  };
   /** The image whose state the exit code reports. */
   readonly checked: "normal" | "crash";
+}
+
+/** A flags word and the names of its bits. */
+export interface FlagsWord {
+  readonly value: number;
+  readonly hex: string;
+  readonly names: readonly string[];
+}
+
+function flagsWord(value: number, names: string[]): FlagsWord {
+  return { value, hex: `0x${value.toString(16)}`, names };
+}
+
+/**
+ * The flags a load passes on this architecture (kexec_file_load adds
+ * KEXEC_FILE_NO_INITRAMFS when there is no initrd).
+ *
+ * @example
+ * ```ts
+ * import { loadFlags } from "./status.ts";
+ * if (loadFlags("x86_64").kexec_load.crash.hex !== "0x3e0001") throw new Error();
+ * ```
+ */
+export function loadFlags(arch: Arch): StatusReport["load_flags"] {
+  const seg = (v: number) => flagsWord(v, describeSegmentFlags(v));
+  const file = (v: number) => flagsWord(v, describeFileFlags(v));
+  return {
+    kexec_load: { normal: seg(KEXEC_ARCH[arch]), crash: seg(KEXEC_ARCH[arch] | KEXEC_ON_CRASH) },
+    kexec_file_load: { normal: file(0), crash: file(KEXEC_FILE_ON_CRASH) },
+  };
 }
 
 // A flag bit no kernel defines: the kernel checks flags before doing anything,
@@ -81,6 +124,7 @@ export function buildStatus(
   facts: HostFacts,
   syscalls: StatusReport["syscalls"],
   checked: "normal" | "crash",
+  arch: Arch = "x86_64",
 ): StatusReport {
   const n = <T>(v: T | undefined): T | null => v === undefined ? null : v;
   return {
@@ -92,6 +136,7 @@ export function buildStatus(
     cap_sys_boot: n(facts.capSysBoot),
     secure_boot: n(facts.secureBoot),
     syscalls,
+    load_flags: loadFlags(arch),
     checked,
   };
 }
@@ -110,6 +155,10 @@ export function statusExitCode(report: StatusReport): number {
   const loaded = report.checked === "crash" ? report.crash.loaded : report.normal.loaded;
   if (loaded === null) return ExitCode.FAILURE;
   return loaded ? ExitCode.STATUS_LOADED : ExitCode.OK;
+}
+
+function describeWord(w: FlagsWord): string {
+  return `${w.hex}${w.names.length ? ` [${w.names.join("|")}]` : ""}`;
 }
 
 function yesNo(v: boolean | null, yes = "yes", no = "no"): string {
@@ -162,6 +211,11 @@ export function formatStatus(r: StatusReport): string {
       yesNo(r.kexec_load_disabled)
     }; load limits (reboot/panic): ${limits.join("/")}`,
     `CAP_SYS_BOOT: ${yesNo(r.cap_sys_boot)}; Secure Boot: ${yesNo(r.secure_boot, "on", "off")}`,
+    `flags passed: kexec_load ${describeWord(r.load_flags.kexec_load.normal)}, crash ${
+      describeWord(r.load_flags.kexec_load.crash)
+    }; kexec_file_load ${describeWord(r.load_flags.kexec_file_load.normal)}, crash ${
+      describeWord(r.load_flags.kexec_file_load.crash)
+    } (+KEXEC_FILE_NO_INITRAMFS without an initrd)`,
     "",
   ].join("\n");
 }
@@ -169,5 +223,5 @@ export function formatStatus(r: StatusReport): string {
 /** Reads facts, probes the syscalls and builds the report. */
 export function readStatus(sys: System, checked: "normal" | "crash"): StatusReport {
   const facts = readHostFacts(sys);
-  return buildStatus(facts, probeSyscalls(sys, facts), checked);
+  return buildStatus(facts, probeSyscalls(sys, facts), checked, sys.arch);
 }

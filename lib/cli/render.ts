@@ -5,34 +5,13 @@
  * @module
  */
 
-import { KEXEC_ARCH, KEXEC_ARCH_MASK, KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT } from "../abi.ts";
 import { describeFileFlags } from "../plan/file_load.ts";
+import { describeSegmentFlags } from "../plan/segment_flags.ts";
+
+export { describeSegmentFlags };
 import type { LoadPlan, SegmentLoadPlan } from "../plan/types.ts";
 
 const hex = (n: number) => `0x${n.toString(16)}`;
-
-/**
- * Names of the kexec_load flag bits and architecture field.
- *
- * @example
- * ```ts
- * import { describeSegmentFlags } from "./render.ts";
- * if (describeSegmentFlags(0x3e0001).join("|") !== "KEXEC_ON_CRASH|KEXEC_ARCH_X86_64") {
- *   throw new Error();
- * }
- * ```
- */
-export function describeSegmentFlags(flags: number): string[] {
-  const names: string[] = [];
-  if (flags & KEXEC_ON_CRASH) names.push("KEXEC_ON_CRASH");
-  if (flags & KEXEC_PRESERVE_CONTEXT) names.push("KEXEC_PRESERVE_CONTEXT");
-  const arch = (flags & KEXEC_ARCH_MASK) >>> 0;
-  if (arch === KEXEC_ARCH.x86_64) names.push("KEXEC_ARCH_X86_64");
-  else if (arch === KEXEC_ARCH.aarch64) names.push("KEXEC_ARCH_AARCH64");
-  else if (arch === 0) names.push("KEXEC_ARCH_DEFAULT");
-  else names.push(`KEXEC_ARCH_${hex(arch >>> 16)}`);
-  return names;
-}
 
 /** A plan as plain JSON-ready data. */
 export function planToJson(plan: LoadPlan): Record<string, unknown> {
@@ -46,6 +25,7 @@ export function planToJson(plan: LoadPlan): Record<string, unknown> {
         cmdline: plan.cmdline,
         cmdline_len: plan.cmdlineBytes.length,
         flags: plan.flags,
+        flags_hex: `0x${plan.flags.toString(16)}`,
         flag_names: describeFileFlags(plan.flags),
         notes: plan.notes,
       };
@@ -54,6 +34,7 @@ export function planToJson(plan: LoadPlan): Record<string, unknown> {
         syscall: plan.syscall,
         entry: plan.entry,
         flags: plan.flags,
+        flags_hex: `0x${plan.flags.toString(16)}`,
         flag_names: describeSegmentFlags(plan.flags),
         cmdline: plan.cmdline,
         cmdline_len: new TextEncoder().encode(plan.cmdline).length + 1,

@@ -89,3 +89,23 @@ Deno.test("--print-ckr-size prints the region size in bytes", async () => {
   assert.equal(await runCli(["--print-ckr-size"], sys), 0);
   assert.equal(sys.stdout, "268435456\n");
 });
+
+Deno.test("-S --json decodes the flags word each syscall is given", async () => {
+  const sys = machine();
+  await runCli(["-S", "--json"], sys);
+  const flags = JSON.parse(sys.stdout).load_flags;
+  assert.deepEqual(flags.kexec_load.normal, {
+    value: 0x3e0000,
+    hex: "0x3e0000",
+    names: ["KEXEC_ARCH_X86_64"],
+  });
+  assert.deepEqual(flags.kexec_load.crash.names, ["KEXEC_ON_CRASH", "KEXEC_ARCH_X86_64"]);
+  assert.deepEqual(flags.kexec_file_load.crash, {
+    value: 2,
+    hex: "0x2",
+    names: ["KEXEC_FILE_ON_CRASH"],
+  });
+  const text = machine();
+  await runCli(["-S"], text);
+  assert.match(text.stdout, /flags passed: kexec_load 0x3e0000 \[KEXEC_ARCH_X86_64\]/);
+});
