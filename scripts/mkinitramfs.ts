@@ -518,6 +518,7 @@ export async function main(args: string[]): Promise<number> {
       console.error(`mkinitramfs: ${err.message}${err.hint ? ` (hint: ${err.hint})` : ""}`);
       return 1;
     }
+    if (err instanceof Deno.errors.BrokenPipe) return 1; // the reader of stdout went away
     if (err instanceof Deno.errors.NotFound) {
       console.error(`mkinitramfs: ${err.message}`);
       return 1;
