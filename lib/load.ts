@@ -52,6 +52,12 @@ export interface LoadRequest {
   readonly type?: string;
   /** --load-preserve-context: KEXEC_PRESERVE_CONTEXT (kexec_load only). */
   readonly preserveContext?: boolean;
+  /**
+   * Testing hook (--test-corrupt-segment): pass this segment with one byte
+   * flipped after its digest was taken, so end-to-end tests can prove that the
+   * purgatory never jumps into a corrupted image.
+   */
+  readonly testCorruptSegment?: string;
 }
 
 /** One system call made (or, for a dry run, that would be made). */
@@ -242,8 +248,11 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       );
     }
 
-    const plan = segmentPlan();
-    plans.push(plan);
+    const planned = segmentPlan();
+    plans.push(planned);
+    const plan = req.testCorruptSegment
+      ? corruptSegment(planned, req.testCorruptSegment, rep)
+      : planned;
     const errno = callSegments(sys, plan, attempts, rep);
     if (errno === 0) return confirm(sys, req, rep, "kexec_load", plans, attempts);
     const first = attempts.find((a) => a.syscall === "kexec_file_load");
@@ -261,6 +270,25 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
   } finally {
     for (const f of opened) sys.close(f);
   }
+}
+
+/** The plan with one byte of segment `name` flipped (a private copy; digests unchanged). */
+function corruptSegment(plan: SegmentLoadPlan, name: string, rep: Reporter): SegmentLoadPlan {
+  const target = plan.segments.find((s) => s.name === name);
+  if (!target || target.buf.length === 0) {
+    throw new KexecError(`--test-corrupt-segment: no segment named '${name}' with data`, {
+      exitCode: ExitCode.USAGE,
+      hint: `segments: ${plan.segments.map((s) => s.name).join(", ")}`,
+    });
+  }
+  const buf = target.buf.slice();
+  const at = buf.length >> 1;
+  buf[at] ^= 0xff;
+  rep.warn(`test hook: segment ${name} passed with byte ${at} flipped after its digest`);
+  return {
+    ...plan,
+    segments: plan.segments.map((s) => s === target ? { ...s, buf } : s),
+  };
 }
 
 function mapInitrd(

@@ -62,6 +62,8 @@ export interface Invocation {
   readonly json: boolean;
   readonly preserveContext: boolean;
   readonly jumpBackHelper: boolean;
+  /** Testing hook: segment to corrupt after planning (kexec_load only). */
+  readonly testCorruptSegment?: string;
   /** Plain `kexec KERNEL` with no action: load only (see README). */
   readonly implicitLoad: boolean;
   /** Exit code for `help` (`-?` exits 1, like getopt's unknown option). */
@@ -158,6 +160,7 @@ export function interpret(scan: ScanResult): Invocation {
   let memMaxText: [string, string] | undefined;
   let entryText: [string, string] | undefined;
   let syncTimeoutMs = DEFAULT_SYNC_TIMEOUT_MS;
+  let testCorruptSegment: string | undefined;
 
   for (const opt of scan.options) {
     seen.add(opt.spec.id);
@@ -181,6 +184,9 @@ export function interpret(scan: ScanResult): Invocation {
         break;
       case "entry":
         entryText = [value, opt.spelled];
+        break;
+      case "test-corrupt-segment":
+        testCorruptSegment = value;
         break;
       case "sync-timeout":
         syncTimeoutMs = parseSeconds(value, opt.spelled);
@@ -257,6 +263,7 @@ export function interpret(scan: ScanResult): Invocation {
     preserveContext: has("load-preserve-context"),
     jumpBackHelper: has("load-jump-back-helper"),
     implicitLoad: false,
+    testCorruptSegment,
     helpExitCode: 0,
     warnings,
   };

@@ -58,6 +58,7 @@ export type OptionId =
   | "load-preserve-context"
   | "load-jump-back-helper"
   | "entry"
+  | "test-corrupt-segment"
   | "ignored"
   | "unsupported";
 
@@ -305,6 +306,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: "v",
     group: "output",
     help: "print the version",
+  },
+  {
+    id: "test-corrupt-segment",
+    long: ["test-corrupt-segment"],
+    value: "NAME",
+    group: "output",
+    help: "testing only: after the plan (and its SHA-256 digests) is made, pass segment NAME " +
+      "with one byte flipped, to prove that the purgatory refuses to boot it (kexec_load)",
+    hidden: true,
   },
   // kexec-tools options that have no effect here.
   {

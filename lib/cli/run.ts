@@ -126,6 +126,7 @@ function load(inv: Invocation, sys: System): void {
     memMax: inv.memMax,
     type: inv.type,
     preserveContext: inv.preserveContext,
+    testCorruptSegment: inv.testCorruptSegment,
   }, rep);
   if (!inv.dryRun) return;
   const locked = lockedDown(readHostFacts(sys));

@@ -242,3 +242,14 @@ Deno.test("-p without a crash region: exit 254 with the crashkernel= hint, no sy
     assert.equal(sys.calls.length, 0);
   }
 });
+
+Deno.test("--test-corrupt-segment passes a flipped byte but keeps the planned digest", async () => {
+  const sys = machine();
+  const argv = ["-c", "-l", KERNEL, `--initrd=${INITRD}`, "--test-corrupt-segment=initrd"];
+  assert.equal(await runCli(argv, sys), 0, sys.stderr);
+  assert.match(sys.stderr, /segment initrd passed with byte \d+ flipped/);
+  assert.equal(sys.callsOf("kexec_load").length, 1);
+  const bad = machine();
+  assert.equal(await runCli(["-c", "-l", KERNEL, "--test-corrupt-segment=nope"], bad), 1);
+  assert.match(bad.stderr, /no segment named 'nope'/);
+});
