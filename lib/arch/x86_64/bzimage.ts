@@ -1,0 +1,476 @@
+/**
+ * Plans a `kexec_load` of an x86_64 bzImage (x86_64-boot.md §§1–7, 9–11):
+ * the protected-mode kernel as-is, the initrd, one boot_params segment
+ * (boot_params, command line, setup_data) and our purgatory page, which loads
+ * its own GDT, optionally checks SHA-256 digests of the other segments, and
+ * jumps to the kernel's 64-bit entry with %rsi = boot_params.
+ *
+ * Placement (see allocator.ts): the kernel goes bottom-up from `pref_address`
+ * at `kernel_alignment`, so an unmodified relocatable kernel runs where it was
+ * put (the verified layout); initrd, boot_params and purgatory go top-down,
+ * away from the kernel's `init_size` window and from low memory. Everything
+ * stays at or above 1 MiB; the initrd ends at or below `initrd_addr_max` + 1;
+ * boot_params and purgatory stay below 4 GiB (as verified); the kernel only
+ * goes above 4 GiB when it sets XLF_CAN_BE_LOADED_ABOVE_4G.
+ *
+ * Crash loads pass the crash region as `placeable` and add their elfcorehdr
+ * through the {@link ExtraSegmentsHook}, which may also rewrite the command
+ * line and the e820 once it knows where its segments went.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { KEXEC_ARCH, KEXEC_ARCH_MASK, KEXEC_ON_CRASH } from "../../abi.ts";
+import { KexecError } from "../../errors.ts";
+import {
+  type AddressBound,
+  alignUp,
+  type Direction,
+  SegmentAllocator,
+} from "../../memory/allocator.ts";
+import { formatRange, hex, ramRanges, totalBytes } from "../../memory/memmap.ts";
+import type { MemoryRange } from "../../memory/types.ts";
+import type { Segment, SegmentLoadPlan } from "../../plan/types.ts";
+import { BOOT_PARAMS, buildBootParams } from "./boot_params.ts";
+import { encodeCmdline } from "./cmdline.ts";
+import { e820FromMemoryMap, encodeE820, splitE820 } from "./e820.ts";
+import { buildPurgatory, PURGATORY_SIZE, type PurgatoryRegion } from "./purgatory.ts";
+import {
+  SETUP_DATA_TYPE,
+  type SetupDataNode,
+  setupDataSize,
+  writeSetupData,
+} from "./setup_data.ts";
+import {
+  formatProtocol,
+  hasSetupHeader,
+  parseSetupHeader,
+  type SetupHeader,
+  XLF,
+} from "./setup_header.ts";
+
+/** Offset of the 64-bit entry point from the protected-mode load address (boot.rst). */
+export const STARTUP_64_OFFSET = 0x200;
+/** Bytes of the RNG_SEED setup_data payload (as kexec-tools and the kernel's loader). */
+export const RNG_SEED_SIZE = 32;
+
+const MiB = 0x100000;
+const FOUR_GiB = 2 ** 32;
+// setup_data follows the command line at this alignment (u64 `next` fields).
+const SETUP_DATA_ALIGN = 16;
+
+const FLOOR_1MIB: AddressBound = {
+  address: MiB,
+  reason: "1 MiB floor: low memory belongs to firmware",
+};
+const BELOW_4GIB: AddressBound = {
+  address: FOUR_GiB,
+  reason: "4 GiB: kept below it as in the verified boot",
+};
+
+/** A segment the caller adds, such as a crash load's elfcorehdr. */
+export interface ExtraSegmentRequest {
+  readonly name: string;
+  /** The bytes (bufsz = buf.length). */
+  readonly buf: Uint8Array;
+  /** Bytes reserved at the destination, ≥ buf.length; default buf.length (page-rounded). */
+  readonly memsz?: number;
+  /** Start alignment (power of two); default the page size. */
+  readonly align?: number;
+  /** Default "top-down". */
+  readonly direction?: Direction;
+  /**
+   * Leave it out of the purgatory's digest check, for a segment the kernel
+   * rewrites after load (an elfcorehdr with KEXEC_UPDATE_ELFCOREHDR).
+   */
+  readonly unverified?: boolean;
+}
+
+/** What an {@link ExtraSegmentsHook} may change once its segments are placed. */
+export interface ExtraSegmentsResult {
+  /** Replaces the command line, e.g. with `elfcorehdr=0x…` added; still length-checked. */
+  readonly cmdline?: string;
+  /** Replaces the map given to the new kernel as e820, e.g. the crash map minus elfcorehdr. */
+  readonly memoryMap?: readonly MemoryRange[];
+  /** Lines added to the plan's notes. */
+  readonly notes?: readonly string[];
+}
+
+/**
+ * Called before anything else is placed. `place` puts one segment inside
+ * `placeable` (within --mem-min/--mem-max) and returns it with its address.
+ */
+export type ExtraSegmentsHook = (
+  place: (request: ExtraSegmentRequest) => Segment,
+) => ExtraSegmentsResult | void;
+
+/** Everything a bzImage kexec_load plan depends on. */
+export interface BzImagePlanInput {
+  /** The bzImage file (a read-only mapping; only viewed, never copied). */
+  readonly kernel: Uint8Array;
+  readonly kernelPath: string;
+  /** The initrd (already concatenated if several), or null. */
+  readonly initrd: Uint8Array | null;
+  /** The command line as the user resolved it. */
+  readonly cmdline: string;
+  /** The map passed to the new kernel as e820. */
+  readonly memoryMap: readonly MemoryRange[];
+  /** Where `memoryMap` came from, for the notes. */
+  readonly memoryMapSource?: string;
+  /** Where segments may go (its RAM ranges); default: the RAM of `memoryMap`. */
+  readonly placeable?: readonly MemoryRange[];
+  /** --mem-min: lowest address for any segment. */
+  readonly memMin?: number;
+  /** --mem-max: highest address for any segment (inclusive). */
+  readonly memMax?: number;
+  /** The running kernel's /sys/kernel/boot_params/data (see boot_params.ts for what is used). */
+  readonly runningBootParams?: Uint8Array;
+  /** ACPI RSDP address (e.g. ACPI20= of /sys/firmware/efi/systab); overrides the running value. */
+  readonly acpiRsdpAddr?: number;
+  /** The running kernel uses 5-level paging: the new one must set XLF_5LEVEL. */
+  readonly fiveLevelPaging?: boolean;
+  /** 32 random bytes for the RNG_SEED setup_data. */
+  readonly rngSeed: Uint8Array;
+  /** Let the purgatory check SHA-256 digests before the jump (false with -i). */
+  readonly verify: boolean;
+  /** Page size of the running kernel. */
+  readonly pageSize: number;
+  /** KEXEC_* low bits chosen by the caller (e.g. KEXEC_ON_CRASH); the arch is ORed in. */
+  readonly flags: number;
+  /** Hook for extra segments (crash: elfcorehdr). */
+  readonly extraSegments?: ExtraSegmentsHook;
+}
+
+/**
+ * Cheap check: the file carries the Linux x86 boot header ("HdrS" and 0xAA55).
+ * Old or 32-bit-only kernels also match, so {@link planBzImage64} can say why
+ * it refuses them.
+ *
+ * @example
+ * ```ts
+ * import { probeBzImage } from "./bzimage.ts";
+ * if (probeBzImage(new Uint8Array(4096))) throw new Error();
+ * ```
+ */
+export function probeBzImage(bytes: Uint8Array): boolean {
+  return hasSetupHeader(bytes);
+}
+
+/**
+ * Plans the kexec_load of a bzImage for its 64-bit entry. Throws a
+ * {@link KexecError} for an unusable kernel, an over-long command line, a
+ * segment that does not fit, or more segments than kexec_load accepts.
+ *
+ * @example
+ * ```ts
+ * import { planBzImage64 } from "./bzimage.ts";
+ * const k = new Uint8Array(0x3000);
+ * const v = new DataView(k.buffer);
+ * k[0x1f1] = 1;
+ * v.setUint16(0x1fe, 0xaa55, true);
+ * v.setUint16(0x200, 0x6aeb, true);
+ * v.setUint32(0x202, 0x53726448, true);
+ * v.setUint16(0x206, 0x020f, true);
+ * k[0x211] = 1;
+ * v.setUint32(0x22c, 0x7fffffff, true);
+ * v.setUint32(0x230, 0x200000, true);
+ * k[0x234] = 1;
+ * v.setUint16(0x236, 3, true);
+ * v.setUint32(0x238, 2047, true);
+ * v.setBigUint64(0x258, 0x1000000n, true);
+ * v.setUint32(0x260, 0x800000, true);
+ * const plan = planBzImage64({
+ *   kernel: k, kernelPath: "vmlinuz", initrd: null, cmdline: "console=ttyS0",
+ *   memoryMap: [{ start: 0x100000, end: 0x40000000, kind: "ram" }],
+ *   rngSeed: new Uint8Array(32), verify: true, pageSize: 4096, flags: 0,
+ * });
+ * if (plan.segments.find((s) => s.name === "kernel")?.mem !== 0x1000000) throw new Error();
+ * if (plan.flags !== 0x3e0000) throw new Error();
+ * ```
+ */
+export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
+  const header = parseSetupHeader(input.kernel, input.kernelPath);
+  checkKernelFits(header, input);
+  if (input.rngSeed.length !== RNG_SEED_SIZE) {
+    throw new RangeError(`rngSeed must be ${RNG_SEED_SIZE} bytes, got ${input.rngSeed.length}`);
+  }
+  const flags = archFlags(input.flags);
+  const notes: string[] = [
+    `kernel ${input.kernelPath}: bzImage, boot protocol ${formatProtocol(header.version)}, ` +
+    `${header.setupSects} setup sectors, protected-mode part ${header.pmSize} bytes, ` +
+    `init_size ${hex(header.initSize)}, pref_address ${hex(header.prefAddress)}, ` +
+    `kernel_alignment ${hex(header.kernelAlignment)}, ` +
+    `${header.relocatableKernel ? "relocatable" : "not relocatable"}, ` +
+    `xloadflags ${hex(header.xloadflags)}`,
+  ];
+  const placeable = input.placeable ?? input.memoryMap;
+  const allocator = new SegmentAllocator(placeable, {
+    pageSize: input.pageSize,
+    memMin: input.memMin,
+    memMax: input.memMax,
+  });
+  const segments: Segment[] = [];
+  const unverified = new Set<Segment>();
+  const canGoAbove4G = (header.xloadflags & XLF.CAN_BE_LOADED_ABOVE_4G) !== 0;
+
+  // 1. The caller's segments, first so that they get the placement they ask for.
+  const extra = input.extraSegments?.((request) => {
+    const memsz = Math.max(request.memsz ?? 0, request.buf.length);
+    const p = allocator.place({
+      name: request.name,
+      size: memsz,
+      align: request.align,
+      min: [FLOOR_1MIB],
+      limit: canGoAbove4G ? [] : [BELOW_4GIB],
+      direction: request.direction ?? "top-down",
+    });
+    const segment = { name: request.name, buf: request.buf, mem: p.start, memsz: p.end - p.start };
+    segments.push(segment);
+    if (request.unverified) unverified.add(segment);
+    notes.push(`${request.name}: ${hex(p.start)}, ${request.buf.length} bytes (added by caller)`);
+    return segment;
+  }) ?? {};
+  notes.push(...(extra.notes ?? []));
+  const cmdline = extra.cmdline ?? input.cmdline;
+  const memoryMap = extra.memoryMap ?? input.memoryMap;
+  const cmdlineBytes = encodeCmdline(cmdline, header.cmdlineSize, input.kernelPath);
+  const e820 = e820FromMemoryMap(memoryMap);
+
+  notes.push(
+    `memory map from ${input.memoryMapSource ?? "the caller"} (${memoryMap.length} ranges, ` +
+      "passed as e820):",
+    ...memoryMap.map((r) => `  ${formatRange(r)}`),
+  );
+  if (input.placeable) {
+    notes.push(
+      "segments restricted to:",
+      ...ramRanges(input.placeable).map((r) => `  ${formatRange(r)}`),
+    );
+  }
+
+  // 2. The kernel: protected-mode part, with the whole init_size window reserved.
+  const kernelBuf = input.kernel.subarray(header.pmOffset);
+  const kernelMemsz = Math.max(header.initSize, header.pmSize);
+  const kernelPlacement = allocator.place(
+    header.relocatableKernel
+      ? {
+        name: "kernel",
+        size: kernelMemsz,
+        align: header.kernelAlignment,
+        min: [FLOOR_1MIB, {
+          address: header.prefAddress,
+          reason: "pref_address: a relocatable kernel below it moves itself up there",
+        }],
+        limit: canGoAbove4G ? [] : [{
+          address: FOUR_GiB,
+          reason: "4 GiB: the kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G",
+        }],
+        direction: "bottom-up",
+      }
+      : {
+        name: "kernel",
+        size: kernelMemsz,
+        min: [{
+          address: header.prefAddress,
+          reason: "pref_address: the kernel is not relocatable",
+        }],
+        limit: [{
+          address: alignUp(header.prefAddress + kernelMemsz, input.pageSize),
+          reason: "pref_address + init_size: the kernel is not relocatable",
+        }],
+        direction: "bottom-up",
+      },
+  );
+  const kernel = pushSegment(segments, "kernel", kernelBuf, kernelPlacement);
+  notes.push(
+    `kernel: ${hex(kernel.mem)}, lowest ${hex(header.kernelAlignment)}-aligned free address ` +
+      `at or above pref_address ${hex(header.prefAddress)}; memsz ${hex(kernel.memsz)} ` +
+      `covers init_size ${hex(header.initSize)}; entry ${hex(kernel.mem + STARTUP_64_OFFSET)}`,
+  );
+
+  // 3. The initrd, top-down below initrd_addr_max.
+  let initrd: Segment | null = null;
+  if (input.initrd && input.initrd.length > 0) {
+    const p = allocator.place({
+      name: "initrd",
+      size: input.initrd.length,
+      min: [FLOOR_1MIB],
+      limit: [{
+        address: header.initrdAddrMax + 1,
+        reason: `initrd_addr_max ${hex(header.initrdAddrMax)}`,
+      }],
+      direction: "top-down",
+    });
+    initrd = pushSegment(segments, "initrd", input.initrd, p);
+    notes.push(
+      `initrd: ${hex(initrd.mem)}, ${input.initrd.length} bytes, top-down: highest free RAM ` +
+        `ending at or below initrd_addr_max ${hex(header.initrdAddrMax)} + 1`,
+    );
+  } else if (input.initrd) {
+    notes.push("initrd: empty, not passed");
+  }
+
+  // 4. boot_params page, command line right after it, then setup_data.
+  const { zeroPage, extended } = splitE820(e820);
+  const setupData: SetupDataNode[] = [{ type: SETUP_DATA_TYPE.RNG_SEED, data: input.rngSeed }];
+  if (extended.length > 0) {
+    setupData.push({ type: SETUP_DATA_TYPE.E820_EXT, data: encodeE820(extended) });
+  }
+  const cmdlineOffset = BOOT_PARAMS.size;
+  const setupDataOffset = alignUp(cmdlineOffset + cmdlineBytes.length, SETUP_DATA_ALIGN);
+  const paramsBytes = setupDataOffset + setupDataSize(setupData);
+  const paramsPlacement = allocator.place({
+    name: "boot_params",
+    size: paramsBytes,
+    min: [FLOOR_1MIB],
+    limit: [BELOW_4GIB],
+    direction: "top-down",
+  });
+  const paramsBuf = new Uint8Array(paramsBytes);
+  const layout = writeSetupData(paramsBuf, setupDataOffset, paramsPlacement.start, setupData);
+  paramsBuf.set(cmdlineBytes, cmdlineOffset);
+  paramsBuf.set(
+    buildBootParams({
+      kernel: input.kernel,
+      header,
+      cmdLinePtr: paramsPlacement.start + cmdlineOffset,
+      initrd: initrd ? { address: initrd.mem, size: initrd.buf.length } : null,
+      setupData: layout.head,
+      e820: zeroPage,
+      running: input.runningBootParams,
+      acpiRsdpAddr: input.acpiRsdpAddr,
+    }),
+  );
+  const params = pushSegment(segments, "boot_params", paramsBuf, paramsPlacement);
+  notes.push(
+    `boot_params: ${hex(params.mem)}; command line (${cmdlineBytes.length - 1} bytes) at ` +
+      `${hex(params.mem + cmdlineOffset)}; setup_data ` +
+      layout.addresses.map((a, i) => `${setupDataName(setupData[i].type)}@${hex(a)}`).join(", ") +
+      `; e820: ${zeroPage.length} entries in boot_params` +
+      (extended.length ? `, ${extended.length} in SETUP_E820_EXT` : ""),
+  );
+
+  // 5. Purgatory, built last: it carries the digests of every other segment.
+  const purgatoryPlacement = allocator.place({
+    name: "purgatory",
+    size: PURGATORY_SIZE,
+    min: [FLOOR_1MIB],
+    limit: [BELOW_4GIB],
+    direction: "top-down",
+  });
+  const verify: PurgatoryRegion[] = input.verify
+    ? segments.filter((s) => !unverified.has(s) && s.buf.length > 0).map((s) => ({
+      mem: s.mem,
+      len: s.buf.length,
+      sha256: sha256(s.buf),
+    }))
+    : [];
+  const purgatoryBuf = buildPurgatory({
+    entry64: kernel.mem + STARTUP_64_OFFSET,
+    bootParams: params.mem,
+    verify,
+  });
+  const purgatory = pushSegment(segments, "purgatory", purgatoryBuf, purgatoryPlacement);
+  notes.push(
+    `purgatory: ${hex(purgatory.mem)} (entry); ` +
+      (input.verify
+        ? `checks SHA-256 of ${verify.length} segments before jumping`
+        : "no digest check (-i)"),
+  );
+
+  segments.sort((a, b) => a.mem - b.mem);
+  checkHalfOfRam(segments, input.memoryMap, flags);
+  notes.push("segments:", ...segmentTableLines(segments));
+  return {
+    syscall: "kexec_load",
+    entry: purgatory.mem,
+    segments,
+    flags,
+    cmdline,
+    notes,
+  };
+}
+
+/**
+ * Lines of the segment table for `-d` and `--dry-run`: index, name, mem,
+ * memsz, bufsz.
+ *
+ * @example
+ * ```ts
+ * import { segmentTableLines } from "./bzimage.ts";
+ * const lines = segmentTableLines([
+ *   { name: "kernel", buf: new Uint8Array(3), mem: 0x1000000, memsz: 0x1000 },
+ * ]);
+ * if (!lines[1].includes("kernel") || !lines[1].includes("0x1000000")) throw new Error();
+ * ```
+ */
+export function segmentTableLines(segments: readonly Segment[]): string[] {
+  const row = (cells: string[]) =>
+    `  ${cells[0].padStart(2)}  ${cells[1].padEnd(12)} ${cells[2].padStart(18)} ` +
+    `${cells[3].padStart(12)} ${cells[4].padStart(12)}`;
+  return [
+    row(["#", "name", "mem", "memsz", "bufsz"]),
+    ...segments.map((s, i) =>
+      row([String(i), s.name, hex(s.mem), hex(s.memsz), hex(s.buf.length)])
+    ),
+  ];
+}
+
+function pushSegment(
+  segments: Segment[],
+  name: string,
+  buf: Uint8Array,
+  placement: { start: number; end: number },
+): Segment {
+  const segment = { name, buf, mem: placement.start, memsz: placement.end - placement.start };
+  segments.push(segment);
+  return segment;
+}
+
+function checkKernelFits(header: SetupHeader, input: BzImagePlanInput): void {
+  if (input.fiveLevelPaging && !(header.xloadflags & XLF.FIVE_LEVEL)) {
+    throw new KexecError(
+      `kernel ${input.kernelPath} cannot start under 5-level paging (xloadflags lacks XLF_5LEVEL), ` +
+        "which the running kernel uses",
+      { hint: "boot the running kernel with no5lvl, or load a kernel built with 5-level support" },
+    );
+  }
+}
+
+function archFlags(flags: number): number {
+  const arch = (flags & KEXEC_ARCH_MASK) >>> 0;
+  if (arch !== 0 && arch !== KEXEC_ARCH.x86_64) {
+    throw new RangeError(`flags ${hex(flags >>> 0)} name another architecture`);
+  }
+  return ((flags & ~KEXEC_ARCH_MASK) | KEXEC_ARCH.x86_64) >>> 0;
+}
+
+// The kernel refuses (EINVAL) a segment or a total above half its RAM pages
+// (kexec-abi.md §2.1). RAM in the map is a little more than the kernel counts,
+// so this catches only clear cases, with a clearer message than EINVAL.
+function checkHalfOfRam(
+  segments: readonly Segment[],
+  memoryMap: readonly MemoryRange[],
+  flags: number,
+): void {
+  if (flags & KEXEC_ON_CRASH) return; // crash segments live in reserved memory
+  const ram = totalBytes(memoryMap, "ram");
+  const total = segments.reduce((sum, s) => sum + s.memsz, 0);
+  if (ram > 0 && total > ram / 2) {
+    throw new KexecError(
+      `the segments need ${total} bytes, more than half of the ${ram} bytes of RAM; ` +
+        "the kernel refuses such a load (EINVAL)",
+      { hint: "use a smaller initrd" },
+    );
+  }
+}
+
+function sha256(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(bytes).digest());
+}
+
+function setupDataName(type: number): string {
+  const entry = Object.entries(SETUP_DATA_TYPE).find(([, value]) => value === type);
+  return entry ? `SETUP_${entry[0]}` : `type ${type}`;
+}
