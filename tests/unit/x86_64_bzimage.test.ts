@@ -6,7 +6,7 @@ import {
   planBzImage64,
   RNG_SEED_SIZE,
 } from "../../lib/arch/x86_64/bzimage.ts";
-import { buildPurgatory } from "../../lib/arch/x86_64/purgatory.ts";
+import { buildPurgatory, type PurgatoryConfig } from "../../lib/arch/x86_64/purgatory.ts";
 import {
   PURGATORY_BOOT_PARAMS_OFFSET,
   PURGATORY_ENTRY64_OFFSET,
@@ -53,6 +53,12 @@ async function digest(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes.slice()));
 }
 
+/** A purgatory config with the optional stack page (passed as a variable, see bzimage.ts). */
+function withStack(config: PurgatoryConfig, stackPage: number): PurgatoryConfig {
+  const withPage: PurgatoryConfig & { stackPage: number } = { ...config, stackPage };
+  return withPage;
+}
+
 function errorOf(fn: () => unknown): KexecError {
   try {
     fn();
@@ -95,8 +101,9 @@ Deno.test("plan: full plan on a synthetic kernel and the QEMU map, segment by se
   // boot_params: 4096 + 36 bytes of command line, setup_data at 0x1030 (16+32 bytes).
   const p = byName(plan.segments, "boot_params");
   assert.equal(p.buf.length, 0x1060);
-  assert.equal(p.memsz, 0x2000);
-  assert.equal(p.mem, i.mem - 0x2000);
+  // Two pages of boot_params, command line and setup_data, one page of purgatory stack.
+  assert.equal(p.memsz, 0x3000);
+  assert.equal(p.mem, i.mem - 0x3000);
   const pv = new DataView(p.buf.buffer, p.buf.byteOffset, p.buf.byteLength);
   assert.equal(p.buf[0x1ef], 0, "sentinel");
   assert.equal(p.buf[0x210], 0xff, "type_of_loader");
@@ -138,7 +145,7 @@ Deno.test("plan: full plan on a synthetic kernel and the QEMU map, segment by se
   assert.equal(plan.entry, g.mem);
   assert.equal(g.mem, p.mem - 0x1000);
   assert.equal(g.memsz, 0x1000);
-  const expected = buildPurgatory({
+  const expected = buildPurgatory(withStack({
     entry64: 0x1000200,
     bootParams: p.mem,
     verify: [
@@ -146,7 +153,7 @@ Deno.test("plan: full plan on a synthetic kernel and the QEMU map, segment by se
       { mem: i.mem, len: 0x123457, sha256: await digest(initrd) },
       { mem: p.mem, len: 0x1060, sha256: await digest(p.buf) },
     ],
-  });
+  }, p.mem + 0x2000));
   assert.deepEqual(g.buf, expected);
   const gv = new DataView(g.buf.buffer, g.buf.byteOffset);
   assert.equal(gv.getBigUint64(PURGATORY_ENTRY64_OFFSET, true), 0x1000200n);
@@ -159,8 +166,11 @@ Deno.test("plan: full plan on a synthetic kernel and the QEMU map, segment by se
   assert.match(notes, /0x0000000000100000-0x000000003ffdffff ram/);
   assert.match(notes, /^kernel: 0x1000000, .*pref_address 0x1000000/m);
   assert.match(notes, /^initrd: 0x3febc000, 1193047 bytes/m);
-  assert.match(notes, /^boot_params: 0x3feba000; command line \(35 bytes\) at 0x3febb000/m);
-  assert.match(notes, /^purgatory: 0x3feb9000 \(entry\); checks SHA-256 of 3 segments/m);
+  assert.match(notes, /^boot_params: 0x3feb9000; command line \(35 bytes\) at 0x3feba000/m);
+  assert.match(
+    notes,
+    /^purgatory: 0x3feb8000 \(entry\); checks SHA-256 of 3 segments before jumping, stack page 0x3febb000/m,
+  );
   assert.match(notes, /^\s+3\s+initrd\s+0x3febc000\s+0x124000\s+0x123457$/m);
 });
 
@@ -184,6 +194,7 @@ Deno.test("plan: -i leaves the digest table empty; crash flag kept, arch ORed in
   const g = byName(plan.segments, "purgatory");
   const p = byName(plan.segments, "boot_params");
   assert.deepEqual(g.buf, buildPurgatory({ entry64: 0x1000200, bootParams: p.mem, verify: [] }));
+  assert.equal(p.memsz, 0x2000, "no stack page without digests");
   assert.equal(plan.flags, 0x003e0001);
   assert.match(plan.notes.join("\n"), /no digest check \(-i\)/);
   assert.throws(() => planBzImage64(input({ flags: 0x00b70000 })), RangeError);
@@ -405,7 +416,7 @@ Deno.test("plan: a crash-style hook places elfcorehdr inside placeable and rewri
   const up = byName(unverified.segments, "boot_params");
   assert.deepEqual(
     ug.buf,
-    buildPurgatory({
+    buildPurgatory(withStack({
       entry64: k.mem + 0x200,
       bootParams: up.mem,
       verify: [
@@ -413,7 +424,7 @@ Deno.test("plan: a crash-style hook places elfcorehdr inside placeable and rewri
         { mem: i.mem, len: i.buf.length, sha256: await digest(i.buf) },
         { mem: up.mem, len: up.buf.length, sha256: await digest(up.buf) },
       ],
-    }),
+    }, up.mem + up.memsz - 0x1000)),
   );
 });
 
