@@ -15,6 +15,7 @@ import type { SegmentLoadPlan } from "../plan/types.ts";
 import type { System } from "../sys/system.ts";
 import { BOOT_PARAMS } from "./x86_64/boot_params.ts";
 import { planBzImage64, RNG_SEED_SIZE } from "./x86_64/bzimage.ts";
+import { rsdpFromEfiSystab } from "./x86_64/efi_systab.ts";
 
 /** Inputs common to every kexec_load planner. */
 export interface SegmentLoadInput {
@@ -32,27 +33,6 @@ export interface SegmentLoadInput {
   /** Load with KEXEC_PRESERVE_CONTEXT (kexec jump). */
   readonly preserveContext?: boolean;
   readonly facts: HostFacts;
-}
-
-/**
- * The ACPI RSDP from /sys/firmware/efi/systab (`ACPI20=` preferred over
- * `ACPI=`), for UEFI machines whose next kernel cannot find ACPI otherwise.
- *
- * @example
- * ```ts
- * import { parseEfiSystabRsdp } from "./segments.ts";
- * if (parseEfiSystabRsdp("ACPI=0x7f000\nACPI20=0x7f014\nSMBIOS=0x1\n") !== 0x7f014) {
- *   throw new Error();
- * }
- * ```
- */
-export function parseEfiSystabRsdp(text: string | undefined): number | undefined {
-  if (!text) return undefined;
-  const find = (key: string) => {
-    const m = new RegExp(`^${key}=(0x[0-9a-fA-F]+)\\s*$`, "m").exec(text);
-    return m ? Number(m[1]) : undefined;
-  };
-  return find("ACPI20") ?? find("ACPI");
 }
 
 /** Plans a kexec_load for the running architecture. */
@@ -78,7 +58,7 @@ export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLo
     memMin: input.memMin,
     memMax: input.memMax,
     runningBootParams: sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size),
-    acpiRsdpAddr: parseEfiSystabRsdp(sys.readText(PATHS.efiSystab)),
+    acpiRsdpAddr: rsdpFromEfiSystab(sys.readText(PATHS.efiSystab)),
     rngSeed: sys.random(RNG_SEED_SIZE),
     verify: input.verify,
     pageSize: sys.pageSize,
