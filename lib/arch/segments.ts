@@ -48,6 +48,7 @@ export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLo
     });
   }
   const map = readMemoryMap(sys);
+  const systab = sys.readText(PATHS.efiSystab);
   const plan = planBzImage64({
     kernel: input.kernel,
     kernelPath: input.kernelPath,
@@ -58,7 +59,7 @@ export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLo
     memMin: input.memMin,
     memMax: input.memMax,
     runningBootParams: sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size),
-    acpiRsdpAddr: rsdpFromEfiSystab(sys.readText(PATHS.efiSystab)),
+    acpiRsdpAddr: systab === undefined ? undefined : rsdpFromEfiSystab(systab),
     rngSeed: sys.random(RNG_SEED_SIZE),
     verify: input.verify,
     pageSize: sys.pageSize,
