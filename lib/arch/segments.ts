@@ -60,6 +60,7 @@ export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLo
     memMax: input.memMax,
     runningBootParams: sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size),
     acpiRsdpAddr: systab === undefined ? undefined : rsdpFromEfiSystab(systab),
+    fiveLevelPaging: sys.fiveLevelPaging(),
     rngSeed: sys.random(RNG_SEED_SIZE),
     verify: input.verify,
     pageSize: sys.pageSize,

@@ -41,6 +41,11 @@ const S_IFREG = 0o100000;
 const PROT_READ = 1;
 const MAP_PRIVATE = 2;
 const MAP_FAILED = 0xffffffffffffffffn;
+const PROT_NONE = 0;
+const MAP_ANONYMOUS = 0x20;
+// Top of the 4-level user address space (2^47) and a hint well above it.
+const FOUR_LEVEL_USER_LIMIT = 1n << 47n;
+const FIVE_LEVEL_HINT = 1n << 52n;
 const MFD_CLOEXEC = 1;
 const MFD_ALLOW_SEALING = 2;
 const F_ADD_SEALS = 1033;
@@ -384,6 +389,25 @@ export class HostSystem implements System {
     } finally {
       c.close(sock);
     }
+  }
+
+  fiveLevelPaging(): boolean {
+    if (this.arch !== "x86_64") return false;
+    // Linux hands out user addresses above 47 bits only when the hint asks for
+    // them and the kernel runs with 5-level paging (x86_64-boot.md §12.8).
+    const c = libc();
+    const p = c.mmap(
+      Deno.UnsafePointer.create(FIVE_LEVEL_HINT),
+      BigInt(this.pageSize),
+      PROT_NONE,
+      MAP_PRIVATE | MAP_ANONYMOUS,
+      -1,
+      0n,
+    );
+    const addr = ptrValue(p);
+    if (p === null || addr === MAP_FAILED) return false;
+    c.munmap(p, BigInt(this.pageSize));
+    return addr >= FOUR_LEVEL_USER_LIMIT;
   }
 
   random(n: number): Uint8Array {

@@ -18,6 +18,7 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
   memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
   sendfile: { parameters: ["i32", "i32", "pointer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },

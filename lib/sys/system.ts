@@ -97,6 +97,11 @@ export interface System {
   sync(timeoutMs: number): Promise<boolean>;
   /** Clears IFF_UP on one network interface. Returns 0 or the errno. */
   setInterfaceDown(name: string): number;
+  /**
+   * Whether the running kernel uses 5-level paging (x86_64): the next kernel
+   * must then support it (XLF_5LEVEL). False on other architectures.
+   */
+  fiveLevelPaging(): boolean;
   /** `n` bytes from getrandom(2). */
   random(n: number): Uint8Array;
   /** Writes one line to the kernel log (/dev/kmsg); best effort. */

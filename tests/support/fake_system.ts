@@ -230,6 +230,9 @@ export class FakeSystem implements System {
   random(n: number): Uint8Array {
     return new Uint8Array(n).fill(0xa5);
   }
+  fiveLevelPaging(): boolean {
+    return this.files.has("/test/five-level-paging");
+  }
   kmsg(line: string): void {
     this.#sys.kmsg(line);
   }
