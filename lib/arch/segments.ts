@@ -15,6 +15,8 @@ import type { SegmentLoadPlan } from "../plan/types.ts";
 import type { System } from "../sys/system.ts";
 import { BOOT_PARAMS } from "./x86_64/boot_params.ts";
 import { planBzImage64, RNG_SEED_SIZE } from "./x86_64/bzimage.ts";
+import { planCrashBzImage64 } from "../crash/plan_x86_64.ts";
+import { readCrashSources } from "../crash/sources.ts";
 import { rsdpFromEfiSystab } from "./x86_64/efi_systab.ts";
 
 /** Inputs common to every kexec_load planner. */
@@ -42,11 +44,7 @@ export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLo
       hint: "use kexec_file_load with -s",
     });
   }
-  if (input.crash) {
-    throw new KexecError("crash kernels cannot be loaded with kexec_load yet", {
-      hint: "use kexec_file_load with -s -p",
-    });
-  }
+  if (input.crash) return planCrashSegmentLoad(sys, input);
   const map = readMemoryMap(sys);
   const systab = sys.readText(PATHS.efiSystab);
   const plan = planBzImage64({
@@ -67,4 +65,31 @@ export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLo
     flags: input.preserveContext ? KEXEC_PRESERVE_CONTEXT : 0,
   });
   return { ...plan, ramBytes: totalBytes(map.ranges, "ram") };
+}
+
+// The crash branch (crash.md): everything the elfcorehdr and the crash
+// kernel's memory map are built from comes from the running kernel.
+function planCrashSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLoadPlan {
+  if (input.preserveContext) {
+    throw new KexecError("a crash kernel cannot be loaded with --load-preserve-context", {
+      hint: "drop -p or --load-preserve-context",
+    });
+  }
+  const systab = sys.readText(PATHS.efiSystab);
+  return planCrashBzImage64({
+    kernel: input.kernel,
+    kernelPath: input.kernelPath,
+    initrd: input.initrd,
+    cmdline: input.cmdline,
+    sources: readCrashSources(sys),
+    crashSize: input.facts.crashSize,
+    memMin: input.memMin,
+    memMax: input.memMax,
+    runningBootParams: sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size),
+    efiRsdp: systab === undefined ? undefined : rsdpFromEfiSystab(systab),
+    fiveLevelPaging: sys.fiveLevelPaging(),
+    rngSeed: sys.random(RNG_SEED_SIZE),
+    verify: input.verify,
+    pageSize: sys.pageSize,
+  });
 }

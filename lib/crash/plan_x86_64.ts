@@ -1,0 +1,189 @@
+/**
+ * Plans a crash (kdump) load of an x86_64 bzImage with `kexec_load`
+ * (crash.md §1–§4): every segment and the entry inside the main crash region,
+ * an elfcorehdr segment describing the running kernel's memory, the crash
+ * kernel's own e820 (crash.md §3.1) and `elfcorehdr=` on its command line,
+ * flags `KEXEC_ON_CRASH` plus the architecture. The purgatory checks the
+ * SHA-256 of every segment before jumping unless `verify` is off (-i): after a
+ * panic is when stray writes into the crash region are most likely.
+ *
+ * Pure: the caller reads the machine (see sources.ts) and passes it in.
+ *
+ * @module
+ */
+
+import { KEXEC_ON_CRASH, PATHS } from "../abi.ts";
+import { KexecError } from "../errors.ts";
+import { type BzImagePlanInput, planBzImage64 } from "../arch/x86_64/bzimage.ts";
+import { parseSetupHeader } from "../arch/x86_64/setup_header.ts";
+import { hex } from "../memory/memmap.ts";
+import type { SegmentLoadPlan } from "../plan/types.ts";
+import { crashCmdline } from "./cmdline.ts";
+import { dumpRamRanges, systemRamRanges } from "./dump_ranges.ts";
+import { ELF } from "./elf64.ts";
+import {
+  buildElfCoreHeader,
+  describeElfCoreHeader,
+  type ElfCoreHeaderInput,
+  elfCoreProgramHeaders,
+} from "./elfcorehdr.ts";
+import { kernelTextMapping, pageOffsetFromKcore } from "./kernel_layout.ts";
+import { crashKernelMemoryMap } from "./memory_map.ts";
+import { type AddressRange, subtractRanges } from "./ranges.ts";
+import { type CrashRegions, findCrashRegions } from "./region.ts";
+import type { CrashSources } from "./sources.ts";
+
+/** Name of the elfcorehdr segment in plans and notes. */
+export const ELFCOREHDR_SEGMENT = "elfcorehdr";
+
+/** Everything a crash plan depends on. */
+export interface CrashPlanInput extends
+  Omit<
+    BzImagePlanInput,
+    "memoryMap" | "memoryMapSource" | "placeable" | "flags" | "extraSegments" | "acpiRsdpAddr"
+  > {
+  /** What was read from the running kernel. */
+  readonly sources: CrashSources;
+  /** RSDP from /sys/firmware/efi/systab on UEFI machines. */
+  readonly efiRsdp?: number;
+  /** /sys/kernel/kexec_crash_size, to cross-check the region found in /proc/iomem. */
+  readonly crashSize?: number;
+}
+
+const MiB = 0x100000;
+const size = (r: AddressRange) => r.end - r.start;
+const describeRegion = (r: AddressRange) =>
+  `${hex(r.start)}-${hex(r.end - 1)} (${(size(r) / MiB).toFixed(1)} MiB)`;
+
+/**
+ * Plans the crash load. Throws a {@link KexecError} (exit code 254) when no
+ * crash region is reserved, and the planner's errors when something does not
+ * fit in the region.
+ *
+ * @example
+ * ```ts
+ * import { planCrashBzImage64 } from "./plan_x86_64.ts";
+ * import { parseIomem } from "../memory/iomem.ts";
+ * const k = new Uint8Array(0x3000);
+ * const v = new DataView(k.buffer);
+ * k[0x1f1] = 1;
+ * v.setUint16(0x1fe, 0xaa55, true);
+ * v.setUint16(0x200, 0x6aeb, true);
+ * v.setUint32(0x202, 0x53726448, true);
+ * v.setUint16(0x206, 0x020f, true);
+ * k[0x211] = 1;
+ * v.setUint32(0x22c, 0x7fffffff, true);
+ * v.setUint32(0x230, 0x200000, true);
+ * k[0x234] = 1;
+ * v.setUint16(0x236, 3, true);
+ * v.setUint32(0x238, 2047, true);
+ * v.setBigUint64(0x258, 0x1000000n, true);
+ * v.setUint32(0x260, 0x800000, true);
+ * const plan = planCrashBzImage64({
+ *   kernel: k, kernelPath: "vmlinuz", initrd: null, cmdline: "irqpoll",
+ *   sources: {
+ *     iomem: parseIomem("00100000-7ffdffff : System RAM\n  69000000-78ffffff : Crash kernel\n"),
+ *     cpuNotes: [{ cpu: 0, address: 0x7fc1f000, size: 0x1b0 }],
+ *     notes: [],
+ *   },
+ *   rngSeed: new Uint8Array(32), verify: true, pageSize: 4096,
+ * });
+ * if (plan.flags !== 0x3e0001 || !plan.cmdline.startsWith("elfcorehdr=0x")) throw new Error();
+ * if (plan.segments.some((s) => s.mem < 0x69000000 || s.mem + s.memsz > 0x79000000)) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function planCrashBzImage64(input: CrashPlanInput): SegmentLoadPlan {
+  const { sources, efiRsdp, crashSize, ...bzImage } = input;
+  const regions = findCrashRegions(sources.iomem);
+  const header = parseSetupHeader(input.kernel, input.kernelPath);
+  checkRelocatable(header, input.kernelPath, regions.main);
+
+  const pageOffset = pageOffsetFromKcore(sources.kcoreLoads);
+  const kernelText = kernelTextMapping(sources);
+  const coreInput: ElfCoreHeaderInput = {
+    machine: ELF.EM_X86_64,
+    cpuNotes: sources.cpuNotes,
+    vmcoreinfo: sources.vmcoreinfo,
+    kernelText: kernelText.value,
+    ram: dumpRamRanges(sources.iomem, regions),
+    pageOffset: pageOffset.value,
+  };
+  const elfcorehdr = buildElfCoreHeader(coreInput);
+  const regionNotes = [
+    `crash region: ${describeRegion(regions.main)}` +
+    (regions.low ? `; low crash region ${describeRegion(regions.low)} (RAM only)` : ""),
+    ...crashSizeNote(regions, crashSize),
+    `low 1 MiB: given to the crash kernel as RAM and left out of the dump ` +
+    `(no 640K backup segment; crash.md §3.2)`,
+    ...sources.notes,
+    pageOffset.note,
+    kernelText.note,
+    ...describeElfCoreHeader(elfCoreProgramHeaders(coreInput)).map((line, i) =>
+      i === 0 ? `elfcorehdr: ${line}` : line
+    ),
+  ];
+
+  const plan = planBzImage64({
+    ...bzImage,
+    memoryMap: crashKernelMemoryMap(sources.iomem, regions),
+    memoryMapSource: `${PATHS.procIomem}, cut to what the crash kernel may use (crash.md §3.1)`,
+    placeable: [{ ...regions.main, kind: "ram" }],
+    acpiRsdpAddr: efiRsdp,
+    flags: KEXEC_ON_CRASH,
+    extraSegments: (place) => {
+      const segment = place({ name: ELFCOREHDR_SEGMENT, buf: elfcorehdr });
+      const taken = { start: segment.mem, end: segment.mem + segment.memsz };
+      const line = crashCmdline({
+        cmdline: input.cmdline,
+        elfcorehdr: segment.mem,
+        efiRsdp,
+        protocol: header.version,
+      });
+      return {
+        cmdline: line.cmdline,
+        memoryMap: crashKernelMemoryMap(sources.iomem, regions, [taken]),
+        notes: [
+          ...regionNotes,
+          `elfcorehdr segment ${hex(taken.start)}-${hex(taken.end - 1)} is left out of the ` +
+          "crash kernel's e820, so it cannot be overwritten before /proc/vmcore reads it",
+          ...line.notes,
+        ],
+      };
+    },
+  });
+  const ram = subtractRanges(
+    systemRamRanges(sources.iomem),
+    [regions.main, ...(regions.low ? [regions.low] : [])],
+  );
+  return {
+    ...plan,
+    crashRegion: regions.main,
+    // The kernel's half-of-RAM rule counts managed pages, which exclude the reservation.
+    ramBytes: ram.reduce((n, r) => n + size(r), 0),
+  };
+}
+
+function checkRelocatable(
+  header: { relocatableKernel: boolean; prefAddress: number; initSize: number },
+  path: string,
+  main: AddressRange,
+): void {
+  if (header.relocatableKernel) return;
+  const end = header.prefAddress + header.initSize;
+  if (header.prefAddress >= main.start && end <= main.end) return;
+  throw new KexecError(
+    `crash kernel ${path} is not relocatable: it runs only at ${hex(header.prefAddress)}, ` +
+      `outside the crash region ${describeRegion(main)}`,
+    { hint: "use a kernel built with CONFIG_RELOCATABLE=y (distribution kernels are)" },
+  );
+}
+
+function crashSizeNote(regions: CrashRegions, crashSize: number | undefined): string[] {
+  if (crashSize === undefined || crashSize === size(regions.main)) return [];
+  return [
+    `note: /sys/kernel/kexec_crash_size says ${crashSize} bytes, /proc/iomem ` +
+    `${size(regions.main)}; using /proc/iomem`,
+  ];
+}
