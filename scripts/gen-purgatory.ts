@@ -49,6 +49,8 @@ const SYMBOL_DOCS: Record<string, string> = {
   purgatory_entry64: "Slot u64: kernel entry (protected-mode load address + 0x200).",
   purgatory_boot_params: "Slot u64: physical address of boot_params (goes to %rsi).",
   purgatory_region_count: "Slot u64: number of regions to verify (0 = no check).",
+  purgatory_stack_page:
+    "Slot u64: 0 = stack at the end of this page, else a 4 KiB page used as stack instead.",
   purgatory_regions: "Region table: `{u64 mem; u64 len; u8 sha256[32]}` entries.",
   purgatory_regions_end: "End of the region table.",
   purgatory_stack_bottom: "Lowest byte of the private stack.",

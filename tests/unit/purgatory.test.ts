@@ -54,6 +54,7 @@ Deno.test("purgatory layout: entry at byte 0, table and stack inside one page", 
       blob.PURGATORY_ENTRY64_OFFSET,
       blob.PURGATORY_BOOT_PARAMS_OFFSET,
       blob.PURGATORY_REGION_COUNT_OFFSET,
+      blob.PURGATORY_STACK_PAGE_OFFSET,
       blob.PURGATORY_REGIONS_OFFSET,
     ]
   ) {
@@ -81,6 +82,7 @@ Deno.test("buildPurgatory writes entry64 and bootParams, including high halves",
   assert.equal(u64(page, blob.PURGATORY_ENTRY64_OFFSET), 0x1_2345_6789_a200);
   assert.equal(u64(page, blob.PURGATORY_BOOT_PARAMS_OFFSET), 0x8_0000_1000);
   assert.equal(u64(page, blob.PURGATORY_REGION_COUNT_OFFSET), 0);
+  assert.equal(u64(page, blob.PURGATORY_STACK_PAGE_OFFSET), 0, "no stack page by default");
 });
 
 Deno.test("buildPurgatory encodes the region table and changes nothing else", () => {
@@ -172,4 +174,35 @@ Deno.test("buildPurgatory rejects addresses and lengths that are not safe intege
   const largest = Number.MAX_SAFE_INTEGER;
   const high = buildPurgatory({ ...base, verify: [{ ...region(0), mem: largest }] });
   assert.equal(u64(high, blob.PURGATORY_REGIONS_OFFSET + blob.PURGATORY_REGION_MEM), largest);
+});
+
+Deno.test("buildPurgatory writes the optional stack page", () => {
+  const verify = [region(0), region(1)];
+  const page = buildPurgatory({ ...base, verify, stackPage: 0x1_2345_6000 });
+  assert.equal(u64(page, blob.PURGATORY_STACK_PAGE_OFFSET), 0x1_2345_6000);
+  // Right next to a region is fine.
+  const r = verify[0];
+  for (const at of [r.mem - PURGATORY_SIZE, r.mem + r.len]) {
+    const ok = buildPurgatory({ ...base, verify, stackPage: at });
+    assert.equal(u64(ok, blob.PURGATORY_STACK_PAGE_OFFSET), at);
+  }
+});
+
+Deno.test("buildPurgatory rejects a stack page that is unaligned, zero or inside a region", () => {
+  const verify = [region(0), region(1)];
+  const r = verify[1];
+  const bad: [number, RegExp][] = [
+    [0, /not set/],
+    [-PURGATORY_SIZE, /non-negative/],
+    [0x99b800, /not page-aligned/],
+    [r.mem, /overlaps verified region 1/],
+    [r.mem + r.len - PURGATORY_SIZE, /overlaps verified region 1/],
+  ];
+  for (const [stackPage, why] of bad) {
+    assert.throws(
+      () => buildPurgatory({ ...base, verify, stackPage }),
+      (err: unknown) => err instanceof KexecError && why.test(err.message),
+      `stackPage 0x${stackPage.toString(16)}`,
+    );
+  }
 });

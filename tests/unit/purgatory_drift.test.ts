@@ -163,9 +163,20 @@ Deno.test("purgatory entry loads its GDT and stack before using them, then jumps
     "stack switch",
   );
   assert.equal(insns[stackSwitch].target, blob.PURGATORY_STACK_TOP_OFFSET);
+  // Then, if the stack_page slot is nonzero, its page's end instead.
+  const [loadSlot, test, skip, useSlot] = insns.slice(stackSwitch + 1, stackSwitch + 5);
+  assert.ok(loadSlot.mnemonic === "mov" && loadSlot.target === blob.PURGATORY_STACK_PAGE_OFFSET);
+  const slotReg = loadSlot.operands.split(",")[1];
+  assert.equal(test.operands, `${slotReg},${slotReg}`);
+  assert.ok(skip.mnemonic === "je" && parseInt(skip.operands, 16) === insns[stackSwitch + 5].at);
+  assert.equal(useSlot.operands, `0x${PURGATORY_SIZE.toString(16)}(${slotReg}),%rsp`);
   // Nothing before the switch may touch the incoming stack.
-  for (const i of insns.slice(0, stackSwitch)) {
-    assert.ok(!/%rsp|%esp/.test(i.operands) && !/^(push|pop|call|ret)/.test(i.mnemonic));
+  for (const i of insns.slice(0, stackSwitch + 5)) {
+    assert.ok(
+      i === insns[stackSwitch] || i === useSlot ||
+        !/%rsp|%esp/.test(i.operands) && !/^(push|pop|call|ret)/.test(i.mnemonic),
+      `stack used at 0x${i.at.toString(16)}`,
+    );
   }
   const lret = index((i) => i.mnemonic === "lretq", "far return");
   // push $0x10 (CS), push the address right after lretq (RIP), lretq.

@@ -8,8 +8,9 @@
  *
  *   1. load our own GDT and reload every segment register from it
  *      (selector 0x10 = 64-bit code, 0x18 = flat data; boot.rst wants them),
- *   2. switch to a stack inside this page (the incoming stack is never read,
- *      not even the word at 0(%rsp): its contents changed between kernels),
+ *   2. switch to a stack inside this page, or in a page the loader set
+ *      aside (the incoming stack is never read, not even the word at
+ *      0(%rsp): its contents changed between kernels),
  *   3. hash every region in the region table with SHA-256 and compare with the
  *      digests the loader computed (section 11). A mismatch prints one line
  *      on COM1 and halts forever: a capture kernel that was hit by the stray
@@ -86,8 +87,17 @@ purgatory_start:
 	movl	%eax, %gs
 
 	/* Private stack; nothing is pushed before this, nothing above the
-	 * incoming %rsp is read. */
+	 * incoming %rsp is read. By default the stack is the end of this page;
+	 * the loader may name a page of its own instead (stack_page slot), which
+	 * keeps the hashing loop's stores off the page its code runs from:
+	 * QEMU TCG handles every store into a page holding translated code on a
+	 * slow path, which makes hashing there ~40 times slower. */
 	leaq	stack_top(%rip), %rsp
+	movq	stack_page(%rip), %rax
+	testq	%rax, %rax
+	jz	.Lstack_set
+	leaq	purgatory_page_size(%rax), %rsp
+.Lstack_set:
 
 	/* Reload CS with a far return: push CS, then RIP. */
 	pushq	$SEL_CODE64
@@ -600,7 +610,9 @@ boot_params:
 purgatory_region_count:
 region_count:
 	.quad 0                              /* regions to verify, 0 = no check */
-	.quad 0                              /* reserved, zero */
+purgatory_stack_page:
+stack_page:
+	.quad 0                              /* 0, or a 4 KiB page to use as stack */
 
 	.org REGIONS_AT
 purgatory_regions:
