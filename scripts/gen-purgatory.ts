@@ -83,7 +83,18 @@ async function run(cmd: string, args: string[]): Promise<string> {
   return dec.decode(output.stdout);
 }
 
-/** Assembles `purgatory.S` and reads back the page and its symbols. */
+/**
+ * Assembles `purgatory.S` and reads back the page and its symbols. Throws if
+ * binutils are missing or the object would need relocations.
+ *
+ * @example
+ * ```ts
+ * import { assemblePurgatory } from "./gen-purgatory.ts";
+ * const asm = await assemblePurgatory();
+ * if (asm.bytes.length !== 4096) throw new Error("not one page");
+ * if (asm.symbols.get("purgatory_start")?.value !== 0n) throw new Error("entry not at 0");
+ * ```
+ */
 export async function assemblePurgatory(sourceUrl: URL = SOURCE_URL): Promise<AssembledPurgatory> {
   const source = await Deno.readFile(sourceUrl);
   const dir = await Deno.makeTempDir({ prefix: "purgatory-" });
@@ -122,7 +133,17 @@ function constName(symbol: string, kind: "t" | "a"): string {
 
 const HEX_BYTES_PER_LINE = 32;
 
-/** Renders the generated module text (already in `deno fmt` style). */
+/**
+ * Renders the generated module text (already in `deno fmt` style).
+ *
+ * @example
+ * ```ts
+ * import { assemblePurgatory, renderBlobModule } from "./gen-purgatory.ts";
+ * const text = renderBlobModule(await assemblePurgatory());
+ * if (!text.startsWith("// GENERATED")) throw new Error("no generated header");
+ * if (!text.includes("export const PURGATORY_ENTRY64_OFFSET = 0x")) throw new Error("no slot");
+ * ```
+ */
 export function renderBlobModule(asm: AssembledPurgatory): string {
   let used = asm.bytes.length;
   while (used > 0 && asm.bytes[used - 1] === 0) used--;

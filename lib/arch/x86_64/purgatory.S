@@ -578,7 +578,7 @@ msg_eol:	.asciz "\r\n"
 	.equ REGIONS_END, REGIONS_AT + purgatory_max_regions * purgatory_region_size
 
 	/* The deepest path (verify -> sha256 -> sha256_blocks) needs ~600 bytes,
-	 * the failure path ~450. */
+	 * the failure path ~320. */
 	.if purgatory_page_size - REGIONS_END < 1024
 	.error "purgatory stack smaller than 1 KiB"
 	.endif
