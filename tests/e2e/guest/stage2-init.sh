@@ -21,5 +21,7 @@ if [ -e /proc/vmcore ]; then
 	report "E2E-VMCORE size=$(stat -c %s /proc/vmcore) head=$(head -c 64 /proc/vmcore | hex)"
 	report "E2E-VMCORE-OSRELEASE $(head -c 4194304 /proc/vmcore | grep -a -o -m1 'OSRELEASE=[^[:space:]]*')"
 fi
+# A case may append an archive with this hook to the second-stage initrd.
+if [ -r /e2e-stage2-case.sh ]; then . /e2e-stage2-case.sh; fi
 report "E2E-STAGE2-END"
 poweroff -f

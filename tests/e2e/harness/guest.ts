@@ -42,6 +42,8 @@ export interface GuestCase {
   timeoutMs?: number;
   /** Guest RAM in MiB (default 2048). */
   memoryMiB?: number;
+  /** Host files added to the first stage at `guest` paths (streamed; large files welcome). */
+  files?: readonly { host: string; guest: string }[];
 }
 
 /** What a case produced. */
@@ -168,6 +170,7 @@ export async function runGuestCase(spec: GuestCase): Promise<GuestRun> {
     busybox: ready.assets.busybox,
     stage2Token,
     output: initrd,
+    files: spec.files,
     params: {
       KERNEL: GUEST_PATHS.kernel,
       INITRD: GUEST_PATHS.stage2Initrd,

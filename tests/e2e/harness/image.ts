@@ -15,7 +15,7 @@
  * @module
  */
 
-import { type CpioEntry, newcArchive } from "../../../lib/initramfs/cpio.ts";
+import { type CpioEntry, newcArchive, newcChunks } from "../../../lib/initramfs/cpio.ts";
 import { hostFileEntry, sharedLibraryClosure, writeArchive } from "../../../scripts/mkinitramfs.ts";
 import type { ToolBuild } from "./tool.ts";
 
@@ -175,10 +175,13 @@ export interface CaseImageInput {
   stage2Token: string;
   /** Output file. */
   output: string;
+  /** Host files to add to the first stage at `guest` paths, streamed (large files welcome). */
+  files?: readonly { host: string; guest: string }[];
 }
 
 /**
- * Writes a case's first-stage initramfs: a copy of the base followed by the case part.
+ * Writes a case's first-stage initramfs: a copy of the base followed by the
+ * case part, then an archive of the case's extra `files` (streamed) if any.
  *
  * @example
  * ```ts
@@ -189,10 +192,12 @@ export interface CaseImageInput {
  * await buildCaseImage({
  *   base: `${dir}/base`, caseScript: `${dir}/case.sh`, params: { X: "1" },
  *   busybox: "/bin/sh", stage2Token: "t", output: `${dir}/out`,
+ *   files: [{ host: `${dir}/case.sh`, guest: "/e2e/extra.bin" }],
  * });
  * const text = new TextDecoder().decode(await Deno.readFile(`${dir}/out`));
  * await Deno.remove(dir, { recursive: true });
  * if (!text.includes("e2e/params.sh") || !text.includes("X='1'")) throw new Error();
+ * if (!text.includes("e2e/extra.bin\0true\n")) throw new Error("extra file");
  * ```
  */
 export async function buildCaseImage(input: CaseImageInput): Promise<void> {
@@ -212,6 +217,14 @@ export async function buildCaseImage(input: CaseImageInput): Promise<void> {
   try {
     let at = 0;
     while (at < casePart.length) at += await out.write(casePart.subarray(at));
+    if (input.files?.length) {
+      const entries = await Promise.all(
+        input.files.map((f) => hostFileEntry(f.host, f.guest, 0o644)),
+      );
+      for await (const chunk of newcChunks(entries)) {
+        for (let at = 0; at < chunk.length;) at += await out.write(chunk.subarray(at));
+      }
+    }
   } finally {
     out.close();
   }
