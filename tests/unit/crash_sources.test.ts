@@ -1,0 +1,175 @@
+/**
+ * What a crash load reads from the running kernel: the text formats of
+ * sysfs/procfs, the /proc/kcore program headers, and what is derived from them
+ * (PAGE_OFFSET, the kernel text mapping), including when sources are missing.
+ */
+
+import assert from "node:assert/strict";
+import { PATHS } from "../../lib/abi.ts";
+import { kernelTextMapping, pageOffsetFromKcore } from "../../lib/crash/kernel_layout.ts";
+import {
+  kcoreHeaderLength,
+  parseCpuList,
+  parseCrashNotesAddress,
+  parseCrashNotesSize,
+  parseKallsyms,
+  parseKcoreLoads,
+  parseVmcoreinfo,
+  readCrashSources,
+} from "../../lib/crash/sources.ts";
+import { KexecError } from "../../lib/errors.ts";
+import { parseIomem } from "../../lib/memory/iomem.ts";
+import {
+  CPU_NOTES,
+  CRASH_IOMEM,
+  crashMachine,
+  END,
+  kcoreEntries,
+  kcoreHeader,
+  KERNEL_CODE,
+  PAGE_OFFSET,
+  TEXT,
+  VMCOREINFO,
+} from "../support/crash_machine.ts";
+
+const isKexecError = (pattern: RegExp) => (e: unknown) =>
+  e instanceof KexecError && pattern.test(e.message);
+
+Deno.test("parseCpuList: ranges, singles, gaps, empty; garbage refused", () => {
+  assert.deepEqual(parseCpuList("0\n"), [0]);
+  assert.deepEqual(parseCpuList("0-3,8,10-11\n"), [0, 1, 2, 3, 8, 10, 11]);
+  assert.deepEqual(parseCpuList("\n"), []);
+  assert.throws(() => parseCpuList("0-x"), isKexecError(/CPU list/));
+  assert.throws(() => parseCpuList("3-1"), isKexecError(/ascending/));
+});
+
+Deno.test("crash_notes and crash_notes_size", () => {
+  assert.equal(parseCrashNotesAddress("7fc1f458\n"), 0x7fc1f458);
+  assert.equal(parseCrashNotesAddress("0x7fc1f458"), 0x7fc1f458);
+  assert.throws(() => parseCrashNotesAddress("zz"), isKexecError(/hexadecimal/));
+  assert.equal(parseCrashNotesSize("432\n"), 432);
+  assert.equal(parseCrashNotesSize(undefined), 1024, "kexec-tools' default when missing");
+  assert.throws(() => parseCrashNotesSize("0"), isKexecError(/positive/));
+});
+
+Deno.test("vmcoreinfo: old and new formats; malformed refused", () => {
+  assert.deepEqual(parseVmcoreinfo("2c4a000 1024\n"), { address: 0x2c4a000, size: 0x1024 });
+  assert.deepEqual(parseVmcoreinfo("0x000000013fc4a000 1000\n"), {
+    address: 0x13fc4a000,
+    size: 0x1000,
+  });
+  assert.throws(() => parseVmcoreinfo("2c4a000\n"), isKexecError(/<address> <size>/));
+  assert.throws(() => parseVmcoreinfo("2c4a000 0\n"), isKexecError(/nonzero/));
+});
+
+Deno.test("kallsyms: exact names only, module symbols and look-alikes ignored, zeros hidden", () => {
+  const text = "ffffffff9a000000 T _text_start_marker\n" +
+    "ffffffff9a000000 T _text\nffffffff9a001000 T _stext\n" +
+    "ffffffff9d5c6000 B _end\nffffffffc0a01000 t _end\t[virtio_net]\n";
+  assert.deepEqual(parseKallsyms(text), {
+    text: 0xffffffff9a000000n,
+    stext: 0xffffffff9a001000n,
+    end: 0xffffffff9d5c6000n,
+  });
+  assert.deepEqual(parseKallsyms("0000000000000000 T _text\n0000000000000000 B _end\n"), {
+    text: undefined,
+    stext: undefined,
+    end: undefined,
+  });
+});
+
+Deno.test("kcore: PT_LOADs with and without physical addresses; truncation and junk refused", () => {
+  const bytes = kcoreHeader();
+  assert.equal(kcoreHeaderLength(bytes), 64 + 56 * (kcoreEntries().length + 1));
+  const loads = parseKcoreLoads(bytes);
+  assert.equal(loads.length, kcoreEntries().length, "the PT_NOTE is skipped");
+  assert.deepEqual(loads[0], { vaddr: TEXT, paddr: BigInt(KERNEL_CODE), memsz: END - TEXT });
+  assert.equal(loads[1].paddr, undefined, "modules: p_paddr -1");
+  assert.throws(() => parseKcoreLoads(bytes.subarray(0, 200)), isKexecError(/after the bytes/));
+  assert.throws(() => parseKcoreLoads(new Uint8Array(64)), isKexecError(/not an ELF/));
+});
+
+Deno.test("PAGE_OFFSET: exact from p_paddr, rounded to 1 GiB without it, default without kcore", () => {
+  assert.equal(pageOffsetFromKcore(parseKcoreLoads(kcoreHeader())).value, PAGE_OFFSET);
+  const noPaddr = kcoreEntries().map((e) => ({ ...e, paddr: undefined }));
+  const rounded = pageOffsetFromKcore(noPaddr);
+  assert.equal(rounded.value, PAGE_OFFSET);
+  assert.match(rounded.note, /rounded down to 1 GiB/);
+  const fallback = pageOffsetFromKcore(undefined);
+  assert.equal(fallback.value, 0xffff888000000000n);
+  assert.match(fallback.note, /default/);
+});
+
+Deno.test("kernel text: kallsyms + Kernel code, else kcore, else left out with a reason", () => {
+  const iomem = parseIomem(CRASH_IOMEM);
+  const loads = parseKcoreLoads(kcoreHeader());
+  const fromSymbols = kernelTextMapping({ symbols: { text: TEXT, end: END }, iomem });
+  assert.deepEqual(fromSymbols.value, {
+    vaddr: TEXT,
+    paddr: KERNEL_CODE,
+    size: Number(END - TEXT),
+  });
+  assert.match(fromSymbols.note, /kallsyms/);
+
+  const fromKcore = kernelTextMapping({ kcoreLoads: loads, iomem });
+  assert.deepEqual(fromKcore.value, { vaddr: TEXT, paddr: KERNEL_CODE, size: Number(END - TEXT) });
+  assert.match(fromKcore.note, /kcore/);
+
+  // kcore without p_paddr: the physical address comes from "Kernel code".
+  const noPaddr = loads.map((l) => ({ ...l, paddr: undefined }));
+  assert.equal(kernelTextMapping({ kcoreLoads: noPaddr, iomem }).value?.paddr, KERNEL_CODE);
+
+  const none = kernelTextMapping({ iomem: parseIomem("00100000-7fffffff : System RAM\n") });
+  assert.equal(none.value, undefined);
+  assert.match(none.note, /left out/);
+});
+
+Deno.test("readCrashSources: everything from a healthy machine", () => {
+  const s = readCrashSources(crashMachine());
+  assert.deepEqual(s.cpuNotes, CPU_NOTES);
+  assert.deepEqual(s.vmcoreinfo, VMCOREINFO);
+  assert.equal(s.symbols?.text, TEXT);
+  assert.equal(s.kcoreLoads?.length, kcoreEntries().length);
+  assert.deepEqual(s.notes, []);
+});
+
+Deno.test("readCrashSources: missing optional files become notes, not errors", () => {
+  const s = readCrashSources(crashMachine({
+    [PATHS.vmcoreinfo]: undefined,
+    [PATHS.kallsyms]: "0000000000000000 T _text\n0000000000000000 B _end\n",
+    [PATHS.kcore]: undefined,
+    "/sys/devices/system/cpu/cpu1/crash_notes": undefined,
+    "/sys/devices/system/cpu/cpu0/crash_notes_size": undefined,
+  }));
+  assert.deepEqual(s.cpuNotes, [{ cpu: 0, address: CPU_NOTES[0].address, size: 1024 }]);
+  assert.equal(s.vmcoreinfo, undefined);
+  assert.equal(s.symbols, undefined);
+  assert.equal(s.kcoreLoads, undefined);
+  const notes = s.notes.join("\n");
+  assert.match(notes, /no crash_notes for CPU 1/);
+  assert.match(notes, /vmcoreinfo is missing/);
+  assert.match(notes, /kptr_restrict/);
+  assert.match(notes, /kcore is unreadable/);
+});
+
+Deno.test("readCrashSources: a kcore header longer than the first read is read again", () => {
+  const many = Array.from({ length: 1300 }, (_, i) => ({
+    vaddr: PAGE_OFFSET + BigInt(i) * 0x100000n,
+    paddr: BigInt(i) * 0x100000n,
+    memsz: 0x1000n,
+  }));
+  const s = readCrashSources(crashMachine({ [PATHS.kcore]: kcoreHeader(many) }));
+  assert.equal(s.kcoreLoads?.length, 1300);
+});
+
+Deno.test("readCrashSources: no possible file → the cpuN directories; no iomem → error", () => {
+  const s = readCrashSources(crashMachine({
+    [PATHS.cpuPossible]: undefined,
+    "/sys/devices/system/cpu": { dir: ["cpu0", "cpu1", "cpufreq", "possible"] },
+  }));
+  assert.deepEqual(s.cpuNotes.map((n) => n.cpu), [0, 1]);
+  assert.throws(
+    () => readCrashSources(crashMachine({ [PATHS.procIomem]: undefined })),
+    isKexecError(/cannot read \/proc\/iomem/),
+  );
+});
