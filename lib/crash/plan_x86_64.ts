@@ -99,6 +99,7 @@ export function planCrashBzImage64(input: CrashPlanInput): SegmentLoadPlan {
   const regions = findCrashRegions(sources.iomem);
   const header = parseSetupHeader(input.kernel, input.kernelPath);
   checkRelocatable(header, input.kernelPath, regions.main);
+  checkMemWindow(regions.main, input.memMin, input.memMax);
 
   const pageOffset = pageOffsetFromKcore(sources.kcoreLoads);
   const kernelText = kernelTextMapping(sources);
@@ -177,6 +178,22 @@ function checkRelocatable(
     `crash kernel ${path} is not relocatable: it runs only at ${hex(header.prefAddress)}, ` +
       `outside the crash region ${describeRegion(main)}`,
     { hint: "use a kernel built with CONFIG_RELOCATABLE=y (distribution kernels are)" },
+  );
+}
+
+// The kernel refuses crash segments outside the region (EADDRNOTAVAIL) after
+// freeing the loaded crash kernel; say so here, naming the region.
+function checkMemWindow(main: AddressRange, memMin?: number, memMax?: number): void {
+  const lo = Math.max(main.start, memMin ?? 0);
+  const hi = Math.min(main.end, memMax === undefined ? Infinity : memMax + 1);
+  if (lo < hi) return;
+  throw new KexecError(
+    `--mem-min/--mem-max (${hex(memMin ?? 0)}-${memMax === undefined ? "end" : hex(memMax)}) ` +
+      `leave no room inside the crash region ${describeRegion(main)}; nothing was loaded`,
+    {
+      hint:
+        "crash segments must lie in the crash region; drop --mem-min/--mem-max or fit them to it",
+    },
   );
 }
 

@@ -219,3 +219,14 @@ Deno.test("-p -c: a kernel that does not fit in the region names the region", ()
   const sys = crashMachine({ [KERNEL]: syntheticKernel({ initSize: 0x11000000 }) });
   assert.throws(() => plan(sys), /kernel .*does not fit/);
 });
+
+Deno.test("-p -c: --mem-min/--mem-max outside the region are refused naming the region", async () => {
+  const sys = crashMachine();
+  const code = await runCli(
+    ["-p", "-c", "--mem-min=0x1000000", "--mem-max=0x1ffffff", KERNEL, `--append=${APPEND}`],
+    sys,
+  );
+  assert.equal(code, 255);
+  assert.match(sys.stderr, /leave no room inside the crash region 0x69000000-0x78ffffff/);
+  assert.equal(sys.callsOf("kexec_load").length, 0);
+});
