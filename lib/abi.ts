@@ -83,6 +83,7 @@ export const PATHS = {
   kexecLoadLimitReboot: "/proc/sys/kernel/kexec_load_limit_reboot",
   kexecLoadLimitPanic: "/proc/sys/kernel/kexec_load_limit_panic",
   procSelfStatus: "/proc/self/status",
+  procSelfUidMap: "/proc/self/uid_map",
   procCmdline: "/proc/cmdline",
   procIomem: "/proc/iomem",
   firmwareMemmap: "/sys/firmware/memmap",

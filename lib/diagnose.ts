@@ -6,6 +6,7 @@
  * @module
  */
 
+import { PATHS } from "./abi.ts";
 import { ExitCode, KexecError } from "./errors.ts";
 import type { HostFacts } from "./facts.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
@@ -54,6 +55,13 @@ function explainEperm(ctx: FailureContext): Explanation {
       hint: "run as root, outside a container or service sandbox that drops CAP_SYS_BOOT",
     };
   }
+  if (f.initialUserNamespace === false) {
+    return {
+      cause: "this process runs in a user namespace (a container): CAP_SYS_BOOT there does " +
+        "not count, kexec needs it in the initial user namespace",
+      hint: "run kexec on the host, outside the container's user namespace",
+    };
+  }
   if (f.kexecLoadDisabled) {
     return {
       cause: "kexec is disabled by kernel.kexec_load_disabled=1, which cannot be undone " +
@@ -81,6 +89,16 @@ function explainEperm(ctx: FailureContext): Explanation {
       cause: `the kernel is locked down (${f.lockdown}) and the kernel image's signature ` +
         "could not be verified",
       hint: "sign the kernel with a key in the kernel's keyrings (e.g. enrol it as a MOK)",
+    };
+  }
+  if (f.lockdown === undefined && f.capSysBoot !== undefined) {
+    // The other facts were readable: only the lockdown file is missing, as in
+    // an initramfs that never mounted securityfs.
+    return {
+      cause: "the kernel refused and no capability or sysctl explains it; lockdown cannot " +
+        `be ruled out: ${PATHS.lockdown} is unreadable (securityfs not mounted?)`,
+      hint: "mount -t securityfs securityfs /sys/kernel/security and run again; a locked-down " +
+        "kernel refuses kexec_load and unsigned kernels",
     };
   }
   return {

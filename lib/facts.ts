@@ -29,6 +29,11 @@ export interface HostFacts {
   readonly loadLimitPanic?: number;
   /** CAP_SYS_BOOT in the effective set of this process. */
   readonly capSysBoot?: boolean;
+  /**
+   * This process is in the initial user namespace; false inside a container's
+   * user namespace, where CAP_SYS_BOOT does not count for kexec.
+   */
+  readonly initialUserNamespace?: boolean;
   /** UEFI Secure Boot is on. */
   readonly secureBoot?: boolean;
 }
@@ -95,6 +100,29 @@ export function parseCapSysBoot(status: string | undefined): boolean | undefined
   return ((BigInt(`0x${m[1]}`) >> BigInt(CAP_SYS_BOOT)) & 1n) === 1n;
 }
 
+/** /proc/self/uid_map of the initial user namespace: every uid maps to itself. */
+const INITIAL_UID_MAP = ["0", "0", "4294967295"];
+
+/**
+ * Whether /proc/self/uid_map is the initial user namespace's identity map.
+ * The kernel checks CAP_SYS_BOOT for kexec and reboot in the initial user
+ * namespace, so root of any other namespace is refused with EPERM.
+ *
+ * @example
+ * ```ts
+ * import { parseInitialUserNamespace } from "./facts.ts";
+ * if (parseInitialUserNamespace("         0          0 4294967295\n") !== true) throw new Error();
+ * if (parseInitialUserNamespace("         0       1000          1\n") !== false) throw new Error();
+ * if (parseInitialUserNamespace(undefined) !== undefined) throw new Error();
+ * ```
+ */
+export function parseInitialUserNamespace(uidMap: string | undefined): boolean | undefined {
+  if (uidMap === undefined) return undefined;
+  const lines = uidMap.trim().split("\n");
+  const fields = lines[0].trim().split(/\s+/);
+  return lines.length === 1 && fields.join(" ") === INITIAL_UID_MAP.join(" ");
+}
+
 /**
  * The SecureBoot efivar: 4 attribute bytes then one data byte.
  *
@@ -121,6 +149,7 @@ export function readHostFacts(sys: System): HostFacts {
     loadLimitReboot: parseInteger(sys.readText(PATHS.kexecLoadLimitReboot)),
     loadLimitPanic: parseInteger(sys.readText(PATHS.kexecLoadLimitPanic)),
     capSysBoot: parseCapSysBoot(sys.readText(PATHS.procSelfStatus)),
+    initialUserNamespace: parseInitialUserNamespace(sys.readText(PATHS.procSelfUidMap)),
     secureBoot: parseSecureBoot(sys.readBytes(PATHS.secureBoot, 16)),
   };
 }
