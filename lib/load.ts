@@ -12,6 +12,7 @@ import { syscallError } from "./diagnose.ts";
 import { ExitCode, KexecError } from "./errors.ts";
 import { lockedDown, parseFlag, readHostFacts } from "./facts.ts";
 import { requireNativeImage } from "./formats/require.ts";
+import { requireFitsCrashRegion } from "./plan/crash_fit.ts";
 import { describeFileFlags, planFileLoad } from "./plan/file_load.ts";
 import { segmentTable } from "./plan/segment_table.ts";
 import { validateSegmentPlan } from "./plan/validate.ts";
@@ -133,6 +134,16 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       return f;
     });
 
+    if (req.crash && facts.crashSize !== undefined) {
+      requireFitsCrashRegion({
+        kernelPath: req.kernel,
+        kernelSize: kernel.size,
+        initrdPaths: req.initrds,
+        initrdSize: initrdFiles.reduce((n, f) => n + f.size, 0),
+        crashSize: facts.crashSize,
+      });
+    }
+
     const check = checkImage(sys.arch, kernelBytes, req.kernel, req.cmdline);
     const notes: string[] = [`kernel: ${kind.description}, ${kernel.size} bytes`, ...check.notes];
     const plans: LoadPlan[] = [];
@@ -146,7 +157,15 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
         const [max, syscall] = useLoad
           ? [check.segmentLoadMax!, "either syscall"]
           : [check.fileLoadMax!, "kexec_file_load"];
-        throw cmdlineTooLong(cmdlineLength, max, req.kernel, syscall);
+        const e = cmdlineTooLong(cmdlineLength, max, req.kernel, syscall);
+        if (locked && req.syscall === "auto" && check.fitsSegmentLoad) {
+          throw new KexecError(
+            `${e.message}; kexec_load would accept it, but the kernel is locked down ` +
+              `(${facts.lockdown}), which refuses kexec_load`,
+            { hint: e.hint },
+          );
+        }
+        throw e;
       }
       // The file loader would refuse the line with EINVAL; go straight to kexec_load.
       notes.push("command line too long for kexec_file_load: using kexec_load");
