@@ -85,11 +85,12 @@ export function cmdlineTooLong(
   path: string,
   syscall: string,
 ): KexecError {
+  const excess = length - max;
   return new KexecError(
     `command line is ${length} bytes; kernel ${path} accepts at most ${max} with ${syscall}`,
     {
-      hint: `shorten it by ${length - max} bytes (the kernel would otherwise cut the tail ` +
-        "silently or refuse the load)",
+      hint: `shorten it by ${excess} byte${excess === 1 ? "" : "s"} (the kernel would ` +
+        "otherwise cut the tail silently or refuse the load)",
     },
   );
 }

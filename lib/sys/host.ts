@@ -196,7 +196,7 @@ export class HostSystem implements System {
       c.close(fd);
       const what = FILE_TYPES[type] ?? "special file";
       throw new KexecError(`${role} ${path} is a ${what}, not a regular file`, {
-        hint: `give the path of a ${role} image file`,
+        hint: `give the path of the ${role} image file itself`,
       });
     }
     if (size === 0) {
