@@ -457,3 +457,30 @@ Deno.test("plan: invalid kernels and seeds are refused before anything is placed
   assert.throws(() => planBzImage64(input({ rngSeed: new Uint8Array(16) })), RangeError);
   assert.equal(RNG_SEED_SIZE, 32);
 });
+
+Deno.test("plan: a crash region above 4 GiB takes initrd, boot_params and purgatory above it", () => {
+  const map: MemoryRange[] = [
+    { start: MiB, end: 0x80000000, kind: "ram" },
+    { start: 0x100000000, end: 0x180000000, kind: "ram" },
+  ];
+  const region: MemoryRange = { start: 0x170000000, end: 0x180000000, kind: "ram" };
+  const plan = planBzImage64(
+    input({ memoryMap: map, placeable: [region], flags: KEXEC_ON_CRASH }),
+  );
+  for (const s of plan.segments) {
+    assert.ok(s.mem >= region.start && s.mem + s.memsz <= region.end, s.name);
+  }
+  assert.ok(plan.notes.some((n) => /initrd: no room below initrd_addr_max/.test(n)));
+  // Without XLF_CAN_BE_LOADED_ABOVE_4G the same request is refused with the bound named.
+  const e = errorOf(() =>
+    planBzImage64(
+      input({
+        memoryMap: map,
+        placeable: [region],
+        flags: KEXEC_ON_CRASH,
+        kernel: syntheticKernel({ xloadflags: 0x01 }),
+      }),
+    )
+  );
+  assert.match(e.message, /does not fit/);
+});

@@ -27,6 +27,8 @@ import {
   type AddressBound,
   alignUp,
   type Direction,
+  type Placement,
+  type PlacementRequest,
   SegmentAllocator,
 } from "../../memory/allocator.ts";
 import { formatRange, hex, ramRanges, totalBytes } from "../../memory/memmap.ts";
@@ -297,16 +299,21 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   // 3. The initrd, top-down below initrd_addr_max.
   let initrd: Segment | null = null;
   if (input.initrd && input.initrd.length > 0) {
-    const p = allocator.place({
-      name: "initrd",
-      size: input.initrd.length,
-      min: [FLOOR_1MIB],
-      limit: [{
-        address: header.initrdAddrMax + 1,
-        reason: `initrd_addr_max ${hex(header.initrdAddrMax)}`,
-      }],
-      direction: "top-down",
-    });
+    const p = placePreferring(
+      allocator,
+      {
+        name: "initrd",
+        size: input.initrd.length,
+        min: [FLOOR_1MIB],
+        limit: [{
+          address: header.initrdAddrMax + 1,
+          reason: `initrd_addr_max ${hex(header.initrdAddrMax)}`,
+        }],
+        direction: "top-down",
+      },
+      canGoAbove4G,
+      notes,
+    );
     initrd = pushSegment(segments, "initrd", input.initrd, p);
     notes.push(
       `initrd: ${hex(initrd.mem)}, ${input.initrd.length} bytes, top-down: highest free RAM ` +
@@ -329,13 +336,18 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   // end (beyond bufsz, so outside the verified bytes) for the purgatory's
   // stack: hashing with the stack on the code page is ~40x slower under TCG.
   const stackPageBytes = input.verify ? PURGATORY_SIZE : 0;
-  const paramsPlacement = allocator.place({
-    name: "boot_params",
-    size: alignUp(paramsBytes, Math.max(input.pageSize, PURGATORY_SIZE)) + stackPageBytes,
-    min: [FLOOR_1MIB],
-    limit: [BELOW_4GIB],
-    direction: "top-down",
-  });
+  const paramsPlacement = placePreferring(
+    allocator,
+    {
+      name: "boot_params",
+      size: alignUp(paramsBytes, Math.max(input.pageSize, PURGATORY_SIZE)) + stackPageBytes,
+      min: [FLOOR_1MIB],
+      limit: [BELOW_4GIB],
+      direction: "top-down",
+    },
+    canGoAbove4G,
+    notes,
+  );
   const paramsBuf = new Uint8Array(paramsBytes);
   const layout = writeSetupData(paramsBuf, setupDataOffset, paramsPlacement.start, setupData);
   paramsBuf.set(cmdlineBytes, cmdlineOffset);
@@ -361,13 +373,18 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   );
 
   // 5. Purgatory, built last: it carries the digests of every other segment.
-  const purgatoryPlacement = allocator.place({
-    name: "purgatory",
-    size: PURGATORY_SIZE,
-    min: [FLOOR_1MIB],
-    limit: [BELOW_4GIB],
-    direction: "top-down",
-  });
+  const purgatoryPlacement = placePreferring(
+    allocator,
+    {
+      name: "purgatory",
+      size: PURGATORY_SIZE,
+      min: [FLOOR_1MIB],
+      limit: [BELOW_4GIB],
+      direction: "top-down",
+    },
+    canGoAbove4G,
+    notes,
+  );
   const verify: PurgatoryRegion[] = input.verify
     ? segments.filter((s) => !unverified.has(s) && s.buf.length > 0).map((s) => ({
       mem: s.mem,
@@ -430,6 +447,39 @@ export function segmentTableLines(segments: readonly Segment[]): string[] {
       row([String(i), s.name, hex(s.mem), hex(s.memsz), hex(s.buf.length)])
     ),
   ];
+}
+
+/**
+ * Places `request` within its limits; when nothing fits there and the kernel
+ * sets XLF_CAN_BE_LOADED_ABOVE_4G (boot.rst: kernel, boot_params, command line
+ * and initrd may then live above 4 GiB), places it without them. A crash
+ * region reserved above 4 GiB (`crashkernel=…,high`) needs this; kexec-tools
+ * ignores initrd_addr_max for 64-bit kernels altogether.
+ */
+function placePreferring(
+  allocator: SegmentAllocator,
+  request: PlacementRequest,
+  canGoAbove4G: boolean,
+  notes: string[],
+): Placement {
+  try {
+    return allocator.place(request);
+  } catch (e) {
+    if (!canGoAbove4G || !(e instanceof KexecError)) throw e;
+    let placed: Placement;
+    try {
+      placed = allocator.place({ ...request, limit: [] });
+    } catch {
+      // The first error names every bound, including the preferred one.
+      throw e;
+    }
+    notes.push(
+      `${request.name}: no room below ${
+        (request.limit ?? []).map((l) => l.reason).join(", ")
+      }; placed at ${hex(placed.start)} (XLF_CAN_BE_LOADED_ABOVE_4G)`,
+    );
+    return placed;
+  }
 }
 
 function pushSegment(
