@@ -413,6 +413,13 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
 
   segments.sort((a, b) => a.mem - b.mem);
   checkHalfOfRam(segments, input.memoryMap, flags);
+  if (input.memMin !== undefined || input.memMax !== undefined) {
+    const window = [
+      input.memMin !== undefined ? `--mem-min=${hex(input.memMin)}` : "",
+      input.memMax !== undefined ? `--mem-max=${hex(input.memMax)}` : "",
+    ].filter((w) => w !== "").join(" ");
+    notes.push(`every placement above was also bounded by ${window}`);
+  }
   notes.push("segments:", ...segmentTableLines(segments));
   return {
     syscall: "kexec_load",
