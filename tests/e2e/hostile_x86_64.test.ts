@@ -537,6 +537,11 @@ Deno.test("e2e x86_64 hostile: refusals before the syscall, EPERM and EBUSY keep
       assert.ok(Number(value(run, "busy_waited_ds")) < 300, "the holder never took the kexec lock");
       expectRows(run, keptByKernel, "crash_loaded");
       assert.equal(value(run, "busy_holder_rc"), "0", value(run, "busy_holder_said"));
+      console.log(
+        `[e2e] EBUSY margin: the holder finished ${
+          value(run, "busy_margin_ms")
+        } ms after the contender`,
+      );
     },
   );
   await check("every row the guest ran is checked here", (run) => {

@@ -72,8 +72,11 @@ while [ "$waited" -lt 300 ] &&
 done
 report "E2E-VALUE busy_waited_ds=$waited"
 row crash_busy kexec -p -s "$KERNEL" --initrd="$INITRD" --append="$CRASH_APPEND e2e.row=crash_busy"
+contender_done=$(uptime_ms)
 wait "$holder"
 report "E2E-VALUE busy_holder_rc=$?"
+# The margin: how long the holder (and its lock) outlived the contender.
+report "E2E-VALUE busy_margin_ms=$(($(uptime_ms) - contender_done))"
 report "E2E-VALUE busy_holder_said=$(cat /tmp/e2e/holder.log)"
 rm -f "$H/big"
 
