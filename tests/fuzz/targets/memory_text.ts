@@ -1,0 +1,120 @@
+/**
+ * The memory-map text parsers: /proc/iomem (parseIomem, then the memory map
+ * and name search built on it), /sys/firmware/memmap entries
+ * (parseFirmwareMemmap) and the hex addresses inside both (parseHexAddress).
+ *
+ * @module
+ */
+
+import {
+  findIomem,
+  iomemMemoryMap,
+  type IomemNode,
+  parseIomem,
+} from "../../../lib/memory/iomem.ts";
+import {
+  type FirmwareMemmapEntry,
+  parseFirmwareMemmap,
+  parseHexAddress,
+} from "../../../lib/memory/memmap.ts";
+import type { MemoryRange } from "../../../lib/memory/types.ts";
+import { INTERESTING_NUMBERS, mutateNumberText, mutateText } from "../mutate_text.ts";
+import { iomemTexts, memmapEntryLists } from "../seeds.ts";
+import { check, checkInteger, defineTarget } from "../target.ts";
+
+const IOMEM_TOKENS = [
+  " : ",
+  "-",
+  "  ",
+  "System RAM",
+  "Crash kernel",
+  "Kernel code",
+  "Reserved",
+  "ACPI Tables",
+  "Soft Reserved",
+  "Persistent Memory (legacy)",
+  "0000000000000000-0000000000000000 : ",
+  "ffffffffffffffff",
+];
+
+function checkRanges(ranges: readonly MemoryRange[], what: string): void {
+  for (const r of ranges) {
+    checkInteger(r.start, `${what} start`);
+    checkInteger(r.end, `${what} end`, 1, 2 ** 53);
+    check(r.end > r.start, `${what} [0x${r.start.toString(16)}, 0x${r.end.toString(16)}) is empty`);
+  }
+  for (let i = 1; i < ranges.length; i++) {
+    check(ranges[i - 1].start <= ranges[i].start, `${what} not sorted`);
+  }
+}
+
+function walk(nodes: readonly IomemNode[], visit: (n: IomemNode) => void): void {
+  for (const n of nodes) {
+    visit(n);
+    walk(n.children, visit);
+  }
+}
+
+/** parseIomem, iomemMemoryMap and findIomem on /proc/iomem text. */
+export const iomemTarget = defineTarget<string>({
+  name: "iomem",
+  entry: "lib/memory/iomem.ts parseIomem (+ iomemMemoryMap, findIomem)",
+  seeds: iomemTexts,
+  mutate: (rng, seed, seeds) => mutateText(rng, seed, IOMEM_TOKENS, seeds),
+  run(text) {
+    const tree = parseIomem(text, "fuzz-iomem");
+    const all: MemoryRange[] = [];
+    walk(tree, (n) => {
+      check(typeof n.name === "string" && !n.name.includes("\n"), "name with a newline");
+      all.push({ start: n.start, end: n.end, kind: "ram" });
+    });
+    checkRanges(all.toSorted((a, b) => a.start - b.start), "iomem node");
+    checkRanges(iomemMemoryMap(tree), "iomem memory map");
+    for (const n of findIomem(tree, "Crash kernel")) check(n.name === "Crash kernel", "findIomem");
+  },
+});
+
+/** parseFirmwareMemmap on /sys/firmware/memmap/N/{start,end,type} entry lists. */
+export const memmapTarget = defineTarget<FirmwareMemmapEntry[]>({
+  name: "memmap",
+  entry: "lib/memory/memmap.ts parseFirmwareMemmap",
+  seeds: memmapEntryLists,
+  mutate(rng, seed, seeds) {
+    const entries = seed.map((e) => ({ ...e }));
+    for (let n = rng.count(4); n > 0; n--) {
+      const i = rng.int(entries.length);
+      const choice = rng.int(5);
+      if (choice === 0) entries.splice(i, 1);
+      else if (choice === 1 && entries[i]) entries.splice(i, 0, { ...entries[i] });
+      else if (choice === 2) entries.push({ ...rng.pick(rng.pick(seeds)) });
+      else if (entries[i]) {
+        const field = rng.pick(["start", "end", "type"] as const);
+        entries[i][field] = field === "type"
+          ? mutateText(rng, entries[i].type, ["System RAM", "Reserved", "\n"], [])
+          : mutateNumberText(rng, entries[i][field]);
+      }
+    }
+    return entries;
+  },
+  run(entries) {
+    checkRanges(parseFirmwareMemmap(entries), "firmware memmap");
+  },
+});
+
+/** parseHexAddress on the numbers those files hold. */
+export const hexAddressTarget = defineTarget<string>({
+  name: "hex_address",
+  entry: "lib/memory/memmap.ts parseHexAddress",
+  seeds: () => [
+    ...memmapEntryLists().flat().flatMap((e) => [e.start, e.end]),
+    ...INTERESTING_NUMBERS,
+    "0x9fbff\n",
+  ],
+  mutate: (rng, seed, seeds) => mutateText(rng, seed, ["0x", "0X", " ", "\n", "f"], seeds),
+  run(text) {
+    const value = parseHexAddress(text, "fuzz address");
+    checkInteger(value, "address");
+    const digits = text.trim().replace(/^0x/i, "");
+    check(BigInt(`0x${digits}`) === BigInt(value), `'${text}' read as ${value}`);
+  },
+});
