@@ -92,6 +92,9 @@ const DT_RUNPATH = 29;
 
 // Sanity bounds so that a corrupt file cannot make us read gigabytes.
 const MAX_PHNUM = 4096;
+// The kernel's ELF loader refuses a program header table above 64 KiB
+// (fs/binfmt_elf.c load_elf_phdrs); a larger e_phentsize × e_phnum is corrupt.
+const MAX_PHDR_TABLE_SIZE = 65536;
 const MAX_INTERP_LENGTH = 4096;
 const MAX_DYNAMIC_SIZE = 1 << 20;
 const MAX_DYNSTR_SIZE = 16 << 20;
@@ -192,6 +195,12 @@ export function readElfDynamic(
     throw malformed(`e_phnum ${phnum} not supported`, name);
   }
   if (phentsize < PHDR_SIZE) throw malformed(`e_phentsize ${phentsize} < ${PHDR_SIZE}`, name);
+  if (phentsize * phnum > MAX_PHDR_TABLE_SIZE) {
+    throw malformed(
+      `program header table of ${phnum} × ${phentsize} bytes exceeds ${MAX_PHDR_TABLE_SIZE}`,
+      name,
+    );
+  }
 
   const phdrs = readExactly(read, phoff, phentsize * phnum, "program header table", name);
   const loads: LoadSegment[] = [];
