@@ -78,6 +78,11 @@ export function parseIomem(text: string, path = "/proc/iomem"): IomemNode[] {
     }
     const start = parseHexAddress(m[2], `${path} line ${i + 1} start`);
     const last = parseHexAddress(m[3], `${path} line ${i + 1} end`);
+    if (last < start) {
+      throw new KexecError(`${path} line ${i + 1}: end 0x${m[3]} is below start 0x${m[2]}`, {
+        hint: "the file is malformed; run again with -d and report it",
+      });
+    }
     if (start !== 0 || last !== 0) allZero = false;
     const node: IomemNode = { start, end: last + 1, name: m[4], children: [] };
     if (depth === 0) roots.push(node);
