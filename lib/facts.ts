@@ -55,7 +55,8 @@ export function parseFlag(text: string | undefined): boolean | undefined {
 }
 
 /**
- * Parses a decimal integer file; undefined when absent or garbled.
+ * Parses a decimal integer file; undefined when absent or garbled, which
+ * includes a value a JS number cannot hold exactly.
  *
  * @example
  * ```ts
@@ -66,7 +67,7 @@ export function parseFlag(text: string | undefined): boolean | undefined {
 export function parseInteger(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const t = text.trim();
-  return /^-?\d+$/.test(t) ? Number(t) : undefined;
+  return /^-?\d+$/.test(t) && Number.isSafeInteger(Number(t)) ? Number(t) : undefined;
 }
 
 /**
