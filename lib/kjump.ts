@@ -46,6 +46,7 @@ export function requireKexecJump(sys: System): void {
 /**
  * The jump-back address from a command line's `kexec_jump_back_entry=`,
  * which the kernel that did the kjump passes to the image it started.
+ * Throws a {@link KexecError} when the value is beyond 2^53.
  *
  * @example
  * ```ts
@@ -57,7 +58,15 @@ export function requireKexecJump(sys: System): void {
 export function jumpBackEntryFromCmdline(cmdline: string | undefined): number | undefined {
   for (const arg of splitKernelArgs(cmdline ?? "")) {
     const m = /^kexec_jump_back_entry=(0x[0-9a-fA-F]+)$/.exec(arg);
-    if (m) return Number(m[1]);
+    if (!m) continue;
+    const entry = Number(m[1]);
+    // A physical address; anything beyond 2^53 would be rounded to another address.
+    if (!Number.isSafeInteger(entry)) {
+      throw new KexecError(`/proc/cmdline: ${arg} is beyond any physical address`, {
+        hint: "give the address to return to with --entry=ADDR",
+      });
+    }
+    return entry;
   }
   return undefined;
 }
