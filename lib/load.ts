@@ -144,7 +144,13 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       });
     }
 
-    const check = checkImage(sys.arch, kernelBytes, req.kernel, req.cmdline);
+    const check = checkImage(
+      sys.arch,
+      kernelBytes,
+      req.kernel,
+      req.cmdline,
+      sys.fiveLevelPaging(),
+    );
     const notes: string[] = [`kernel: ${kind.description}, ${kernel.size} bytes`, ...check.notes];
     const plans: LoadPlan[] = [];
     const attempts: Attempt[] = [];
@@ -173,6 +179,28 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     }
     if (!useFile && !check.fitsSegmentLoad) {
       throw cmdlineTooLong(cmdlineLength, check.segmentLoadMax!, req.kernel, "kexec_load");
+    }
+    if (useFile && check.fileLoaderRefusal) {
+      // Predicted ENOEXEC: not asking the kernel keeps a loaded crash kernel,
+      // which both syscalls free before they look at the new image.
+      const why = `kexec_file_load would refuse kernel ${req.kernel}: ${check.fileLoaderRefusal} ` +
+        "(the kernel answers ENOEXEC)";
+      if (req.syscall === "file") {
+        throw new KexecError(`${why}; nothing was loaded`, {
+          exitCode: ExitCode.FILE_SYSCALL_UNAVAILABLE,
+          hint: "use kexec_load with -c",
+        });
+      }
+      if (!useLoad) {
+        throw new KexecError(
+          `${why}; kexec_load would accept it, but the kernel is locked down ` +
+            `(${facts.lockdown}), which refuses kexec_load`,
+          { hint: "use a signed kernel that sets XLF_CAN_BE_LOADED_ABOVE_4G" },
+        );
+      }
+      notes.push(`${why}: using kexec_load`);
+      rep.debug(`${why}: using kexec_load`);
+      useFile = false;
     }
 
     let initrd: OpenedFile | null = initrdFiles[0] ?? null;

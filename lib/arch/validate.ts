@@ -9,7 +9,7 @@
 
 import type { Arch } from "../abi.ts";
 import { KexecError } from "../errors.ts";
-import { formatProtocol, parseSetupHeader } from "./x86_64/setup_header.ts";
+import { formatProtocol, parseSetupHeader, XLF } from "./x86_64/setup_header.ts";
 
 /**
  * Room the kernel's x86 file loader keeps for `elfcorehdr=0x…` in every
@@ -28,6 +28,11 @@ export interface ImageCheck {
   /** Longest command line (bytes, without NUL) for each syscall, when known. */
   readonly fileLoadMax?: number;
   readonly segmentLoadMax?: number;
+  /**
+   * Why the kernel's own x86 file loader would answer ENOEXEC for this image
+   * (arch/x86/kernel/kexec-bzimage64.c `bzImage64_probe`), if it would.
+   */
+  readonly fileLoaderRefusal?: string;
 }
 
 /**
@@ -47,6 +52,7 @@ export function checkImage(
   bytes: Uint8Array,
   path: string,
   cmdline: string,
+  fiveLevelPaging = false,
 ): ImageCheck {
   if (arch !== "x86_64") return { notes: [], fitsFileLoad: true, fitsSegmentLoad: true };
   const h = parseSetupHeader(bytes, path);
@@ -66,6 +72,11 @@ export function checkImage(
     fitsSegmentLoad: length <= segmentLoadMax,
     fileLoadMax,
     segmentLoadMax,
+    fileLoaderRefusal: !(h.xloadflags & XLF.CAN_BE_LOADED_ABOVE_4G)
+      ? "it lacks XLF_CAN_BE_LOADED_ABOVE_4G, which the kernel's file loader requires"
+      : fiveLevelPaging && !(h.xloadflags & XLF.FIVE_LEVEL)
+      ? "this machine runs with 5-level paging and the kernel lacks XLF_5LEVEL"
+      : undefined,
   };
 }
 

@@ -263,3 +263,21 @@ Deno.test("kexec_load on a 5-level-paging machine refuses a kernel without XLF_5
   const ok = machine({ "/test/five-level-paging": "1" });
   assert.equal(await runCli(["-c", "-l", KERNEL], ok), 0, ok.stderr);
 });
+
+Deno.test("a kernel the file loader would refuse (no XLF_CAN_BE_LOADED_ABOVE_4G) never reaches it", async () => {
+  const k = syntheticKernel({ xloadflags: 0x01 });
+  const s = machine({ [KERNEL]: k });
+  assert.equal(await runCli(["-s", "-p", KERNEL], s), 253);
+  assert.match(s.stderr, /kexec_file_load would refuse kernel .*XLF_CAN_BE_LOADED_ABOVE_4G/);
+  assert.equal(s.calls.length, 0, "a loaded crash kernel is not freed by a doomed call");
+  const a = machine({ [KERNEL]: k });
+  assert.equal(await runCli(["-l", KERNEL], a), 0, a.stderr);
+  assert.deepEqual(a.calls.map((c) => c.op), ["kexec_load"]);
+  const locked = machine({
+    [KERNEL]: k,
+    "/sys/kernel/security/lockdown": "none [integrity] confidentiality\n",
+  });
+  assert.equal(await runCli(["-l", KERNEL], locked), 255);
+  assert.match(locked.stderr, /would refuse.*but the kernel is locked down \(integrity\)/);
+  assert.equal(locked.calls.length, 0);
+});

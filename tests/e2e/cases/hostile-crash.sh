@@ -14,8 +14,8 @@ value crash_size /sys/kernel/kexec_crash_size
 step crash_load kexec -p -s "$KERNEL" --initrd="$INITRD" --append="$CRASH_APPEND e2e.load=first"
 value crash_loaded_after_load /sys/kernel/kexec_crash_loaded
 
-# Refused by the kernel (ENOEXEC from the file loader's probe), which has
-# already freed the loaded crash image.
+# The file loader would answer ENOEXEC (and the kernel would free the loaded
+# crash image first); the tool predicts it and refuses before the syscall.
 row crash_refused_by_kernel kexec -p -s "$H/no-above-4g" --initrd="$INITRD" \
 	--append="$CRASH_APPEND e2e.row=crash_refused_by_kernel"
 
