@@ -29,7 +29,10 @@ export interface StatusReport {
   readonly lockdown: string | null;
   readonly kexec_load_disabled: boolean | null;
   readonly load_limits: { readonly reboot: number | null; readonly panic: number | null };
+  /** CAP_SYS_BOOT as kexec sees it: only in the initial user namespace does it count. */
   readonly cap_sys_boot: boolean | null;
+  /** Whether this process runs in the initial user namespace. */
+  readonly initial_user_namespace: boolean | null;
   readonly secure_boot: boolean | null;
   readonly syscalls: {
     readonly kexec_load: SyscallAvailability;
@@ -133,7 +136,8 @@ export function buildStatus(
     lockdown: n(facts.lockdown),
     kexec_load_disabled: n(facts.kexecLoadDisabled),
     load_limits: { reboot: n(facts.loadLimitReboot), panic: n(facts.loadLimitPanic) },
-    cap_sys_boot: n(facts.capSysBoot),
+    cap_sys_boot: facts.initialUserNamespace === false ? false : n(facts.capSysBoot),
+    initial_user_namespace: n(facts.initialUserNamespace),
     secure_boot: n(facts.secureBoot),
     syscalls,
     load_flags: loadFlags(arch),

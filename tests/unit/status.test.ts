@@ -109,3 +109,14 @@ Deno.test("-S --json decodes the flags word each syscall is given", async () => 
   await runCli(["-S"], text);
   assert.match(text.stdout, /flags passed: kexec_load 0x3e0000 \[KEXEC_ARCH_X86_64\]/);
 });
+
+Deno.test("-S --json: CAP_SYS_BOOT does not count inside a user namespace", async () => {
+  const sys = machine({ "/proc/self/uid_map": "         0       1000          1\n" });
+  await runCli(["-S", "--json"], sys);
+  const r = JSON.parse(sys.stdout);
+  assert.equal(r.initial_user_namespace, false);
+  assert.equal(r.cap_sys_boot, false);
+  const host = machine({ "/proc/self/uid_map": "         0          0 4294967295\n" });
+  await runCli(["-S", "--json"], host);
+  assert.equal(JSON.parse(host.stdout).cap_sys_boot, true);
+});
