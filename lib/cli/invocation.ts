@@ -112,12 +112,23 @@ export function parseAddress(text: string, option: string): number {
   return Number(value);
 }
 
+// setTimeout fires at once for a delay beyond 2^31 - 1 ms (about 24.8 days),
+// which would give up on sync(2) immediately instead of waiting.
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 function parseSeconds(text: string, option: string): number {
   const v = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(v) || v <= 0) {
     throw usageError(`option ${option}: '${text}' is not a positive number of seconds`);
   }
-  return Math.round(v * 1000);
+  const ms = Math.round(v * 1000);
+  if (ms < 1 || ms > MAX_TIMEOUT_MS) {
+    throw usageError(
+      `option ${option}: '${text}' is out of range`,
+      `give between 0.001 and ${Math.floor(MAX_TIMEOUT_MS / 1000)} seconds`,
+    );
+  }
+  return ms;
 }
 
 const UNSUPPORTED: Record<string, string> = {
