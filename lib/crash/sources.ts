@@ -30,6 +30,9 @@ export const KCORE_HEADER_READ = 64 * 1024;
 const KCORE_HEADER_MAX = 16 * 1024 * 1024;
 // p_paddr of a /proc/kcore segment without a physical address.
 const KCORE_NO_PADDR = 0xffffffffffffffffn;
+// Far above any kernel's CONFIG_NR_CPUS; a larger number is a corrupt list,
+// and walking a range up to it would not end.
+const MAX_CPU_NUMBER = 65535;
 
 /** Kernel symbols used for the kernel text PT_LOAD; undefined when absent or hidden. */
 export interface KernelSymbols {
@@ -98,6 +101,7 @@ export function parseCpuList(text: string, path: string = PATHS.cpuPossible): nu
     const first = Number(m[1]);
     const last = m[2] === undefined ? first : Number(m[2]);
     if (last < first) throw malformed(path, text, "ascending CPU ranges");
+    if (last > MAX_CPU_NUMBER) throw malformed(path, text, `CPU numbers up to ${MAX_CPU_NUMBER}`);
     for (let cpu = first; cpu <= last; cpu++) cpus.add(cpu);
   }
   return [...cpus].sort((a, b) => a - b);
