@@ -135,7 +135,9 @@ export function parseCrashNotesAddress(text: string, path = "crash_notes"): numb
 export function parseCrashNotesSize(text: string | undefined, path = "crash_notes_size"): number {
   if (text === undefined) return DEFAULT_CRASH_NOTES_SIZE;
   const t = text.trim();
-  if (!/^\d+$/.test(t) || Number(t) === 0) throw malformed(path, text, "a positive decimal size");
+  if (!/^\d+$/.test(t) || Number(t) === 0 || !Number.isSafeInteger(Number(t))) {
+    throw malformed(path, text, "a positive decimal size below 2^53");
+  }
   return Number(t);
 }
 
