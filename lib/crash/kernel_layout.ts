@@ -59,7 +59,8 @@ export function pageOffsetFromKcore(loads: readonly KcoreLoad[] | undefined): De
     };
   }
   const lowest = kernelHalf.reduce((a, b) => (b.vaddr < a.vaddr ? b : a));
-  if (lowest.paddr !== undefined) {
+  // A p_paddr that would put PAGE_OFFSET below the kernel half is corrupt: round instead.
+  if (lowest.paddr !== undefined && lowest.vaddr - lowest.paddr >= KERNEL_HALF) {
     const value = lowest.vaddr - lowest.paddr;
     return {
       value,
