@@ -278,14 +278,20 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
       : {
         name: "kernel",
         size: kernelMemsz,
-        min: [{
+        min: [FLOOR_1MIB, {
           address: header.prefAddress,
           reason: "pref_address: the kernel is not relocatable",
         }],
-        limit: [{
-          address: alignUp(header.prefAddress + kernelMemsz, input.pageSize),
-          reason: "pref_address + init_size: the kernel is not relocatable",
-        }],
+        limit: [
+          {
+            address: alignUp(header.prefAddress + kernelMemsz, input.pageSize),
+            reason: "pref_address + init_size: the kernel is not relocatable",
+          },
+          ...(canGoAbove4G ? [] : [{
+            address: FOUR_GiB,
+            reason: "4 GiB: the kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G",
+          }]),
+        ],
         direction: "bottom-up",
       },
   );
@@ -506,6 +512,15 @@ function checkKernelFits(header: SetupHeader, input: BzImagePlanInput): void {
       `kernel ${input.kernelPath} cannot start under 5-level paging (xloadflags lacks XLF_5LEVEL), ` +
         "which the running kernel uses",
       { hint: "boot the running kernel with no5lvl, or load a kernel built with 5-level support" },
+    );
+  }
+  // A kernel that is not relocatable runs only at pref_address; a page-aligned
+  // placement elsewhere would crash at boot.
+  if (!header.relocatableKernel && header.prefAddress % input.pageSize !== 0) {
+    throw new KexecError(
+      `kernel ${input.kernelPath} is not relocatable and its pref_address ` +
+        `${hex(header.prefAddress)} is not page-aligned: the header is corrupt`,
+      { hint: "load a relocatable kernel (CONFIG_RELOCATABLE=y, as distribution kernels are)" },
     );
   }
 }

@@ -226,18 +226,28 @@ function checkPlan(input: PlanInput, plan: ReturnType<typeof planBzImage64>): vo
     if (input.memMin !== undefined) check(s.mem >= input.memMin, `${s.name} below --mem-min`);
     if (input.memMax !== undefined) check(end - 1 <= input.memMax, `${s.name} above --mem-max`);
   }
+  // Below 4 GiB and initrd_addr_max, unless only the kernel's
+  // XLF_CAN_BE_LOADED_ABOVE_4G let them go higher.
+  const canGoAbove4G = (header.xloadflags & XLF.CAN_BE_LOADED_ABOVE_4G) !== 0;
   for (const name of ["boot_params", "purgatory"]) {
     const s = byName.get(name);
-    check(s && s.mem + s.memsz <= FOUR_GiB, `${name} missing or above 4 GiB`);
+    check(s, `no ${name} segment`);
+    check(canGoAbove4G || s.mem + s.memsz <= FOUR_GiB, `${name} above 4 GiB`);
   }
   const kernel = byName.get("kernel");
-  check(kernel && kernel.mem % header.kernelAlignment === 0, "kernel missing or misaligned");
+  check(kernel, "no kernel segment");
+  if (header.relocatableKernel) {
+    check(kernel.mem % header.kernelAlignment === 0, "relocatable kernel misaligned");
+  } else {
+    // It runs where it was linked: anywhere else it would crash at boot.
+    check(kernel.mem === header.prefAddress, "non-relocatable kernel not at pref_address");
+  }
   check(kernel.memsz >= header.initSize, "kernel memsz does not cover init_size");
-  if (!(header.xloadflags & XLF.CAN_BE_LOADED_ABOVE_4G)) {
+  if (!canGoAbove4G) {
     check(kernel.mem + kernel.memsz <= FOUR_GiB, "kernel above 4 GiB without XLF flag");
   }
   const initrd = byName.get("initrd");
-  if (initrd) {
+  if (initrd && !canGoAbove4G) {
     check(initrd.mem + initrd.buf.length - 1 <= header.initrdAddrMax, "initrd above its max");
   }
   check(plan.entry === byName.get("purgatory")?.mem, "entry is not the purgatory");
