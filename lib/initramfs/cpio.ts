@@ -126,6 +126,9 @@ export const NEWC_HEADER_SIZE = NEWC_MAGIC.length + NEWC_FIELDS.length * NEWC_FI
 const NEWC_ALIGN = 4;
 const NEWC_TRAILER_NAME = "TRAILER!!!";
 const NEWC_FIELD_MAX = 0xffff_ffff;
+// The kernel's unpacker (init/initramfs.c do_header) silently skips an entry
+// whose name, NUL included, or whose symlink target is longer than PATH_MAX.
+const PATH_MAX = 4096;
 
 // File-type bits of st_mode (inode(7)).
 const S_IFREG = 0o100000;
@@ -180,7 +183,23 @@ export function archivePath(path: string): string {
       hint: "the root directory exists already; give a path below it",
     });
   }
-  return parts.join("/");
+  const name = parts.join("/");
+  // The kernel never creates an entry of that name, nor anything below it.
+  if (parts[0] === NEWC_TRAILER_NAME) {
+    throw new KexecError(
+      `archive path ${JSON.stringify(path)} starts with the end-of-archive marker`,
+      { hint: "the kernel would not create it, and cpio tools stop reading there; rename it" },
+    );
+  }
+  const length = encoder.encode(name).length;
+  if (length + 1 > PATH_MAX) {
+    throw new KexecError(
+      `archive path ${JSON.stringify(name.slice(0, 40))}… is ${length} bytes; the kernel ` +
+        `unpacks names of at most ${PATH_MAX - 1}`,
+      { hint: "the kernel would skip the entry silently; shorten the path" },
+    );
+  }
+  return name;
 }
 
 /**
@@ -321,6 +340,13 @@ export class NewcEncoder {
     if (entry.type !== "symlink") return header;
     const target = encoder.encode(entry.target);
     if (target.length === 0) throw new KexecError(`archive entry ${path}: empty symlink target`);
+    if (target.length > PATH_MAX) {
+      throw new KexecError(
+        `archive entry ${path}: symlink target of ${target.length} bytes; the kernel unpacks ` +
+          `targets of at most ${PATH_MAX}`,
+        { hint: "the kernel would skip the link silently" },
+      );
+    }
     return concat([header, target, newcPadding(target.length)]);
   }
 }
