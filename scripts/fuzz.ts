@@ -77,7 +77,7 @@ function saveCrashers(failures: readonly FuzzFailure[]): string[] {
       input: toJsonValue(decodeInput(f.input)),
     };
     const url = new URL(crasherFileName(f), CRASHERS);
-    Deno.writeTextFileSync(url, JSON.stringify(file, null, 1) + "\n");
+    Deno.writeTextFileSync(url, JSON.stringify(file, null, 2) + "\n");
     saved.push(url.pathname);
   }
   return saved;

@@ -78,19 +78,21 @@ type WorkerEnd =
   };
 
 // Runs one worker over [from, to); resolves when it is done or was stopped.
-// Its counters are left in `beat`.
+// Its counters are left in `beat`, which must be new for each worker: a
+// terminated worker may still run on for a moment.
 function runWorker(
   request: Omit<WorkerRequest, "heartbeat">,
   beat: Int32Array<SharedArrayBuffer>,
   onFailure: (f: WorkerFailure) => void,
 ): Promise<WorkerEnd> {
-  beat.fill(0);
   Atomics.store(beat, HEARTBEAT.index, -1);
   const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
   return new Promise<WorkerEnd>((resolve) => {
     let lastIndex = -1;
     let lastChange = performance.now();
+    let finished = false;
     const finish = (end: WorkerEnd) => {
+      finished = true;
       clearInterval(watchdog);
       worker.terminate();
       resolve(end);
@@ -115,6 +117,7 @@ function runWorker(
     }, WATCHDOG_INTERVAL_MS);
     worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       const message = event.data;
+      if (finished) return;
       if (message.type === "failure") onFailure(message.failure);
       else finish({ kind: "done", refusalShapes: message.refusalShapes });
     };
@@ -168,10 +171,10 @@ export async function fuzzTarget(
     maxMsIndex,
     elapsedMs: performance.now() - started,
   });
-  const beat = new Int32Array(new SharedArrayBuffer(HEARTBEAT.length * 4));
   let from = 0;
   let hangs = 0;
   while (from < total) {
+    const beat = new Int32Array(new SharedArrayBuffer(HEARTBEAT.length * 4));
     const end = await runWorker(
       {
         target: name,

@@ -10,6 +10,7 @@ import { rsdpFromEfiSystab } from "../../../lib/arch/x86_64/efi_systab.ts";
 import {
   parseCapSysBoot,
   parseFlag,
+  parseInitialUserNamespace,
   parseInteger,
   parseLockdown,
   parseSecureBoot,
@@ -28,13 +29,16 @@ const FACT_SEEDS = [
   "none [integrity] confidentiality\n",
   "none integrity [confidentiality]\n",
   "\x06\x00\x00\x00\x01",
+  "         0          0 4294967295\n",
+  "         0       1000          1\n         1     100000      65536\n",
 ];
 const FACT_TOKENS = ["[", "]", "none", "integrity", "CapEff:", "\t", "-", "0", "\n"];
 
-/** The five facts parsers on the same text (and its UTF-8 bytes for SecureBoot). */
+/** The six facts parsers on the same text (and its UTF-8 bytes for SecureBoot). */
 export const factsTarget = defineTarget<string>({
   name: "facts",
-  entry: "lib/facts.ts parseLockdown/parseCapSysBoot/parseFlag/parseInteger/parseSecureBoot",
+  entry: "lib/facts.ts parseLockdown/parseCapSysBoot/parseFlag/parseInteger/" +
+    "parseInitialUserNamespace/parseSecureBoot",
   seeds: () => [...FACT_SEEDS, seedText("proc-self-status.txt")],
   mutate: (rng, seed, seeds) => mutateText(rng, seed, FACT_TOKENS, seeds),
   run(text) {
@@ -49,6 +53,8 @@ export const factsTarget = defineTarget<string>({
     check(mode === undefined || text.includes(`[${mode}]`), "parseLockdown");
     const cap = parseCapSysBoot(text);
     check(cap === undefined || text.includes("CapEff:"), "parseCapSysBoot");
+    const initial = parseInitialUserNamespace(text);
+    check(typeof initial === "boolean", "parseInitialUserNamespace");
     const sb = parseSecureBoot(new TextEncoder().encode(text));
     check(sb === undefined || typeof sb === "boolean", "parseSecureBoot");
   },

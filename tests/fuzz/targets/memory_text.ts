@@ -17,7 +17,10 @@ import {
   parseFirmwareMemmap,
   parseHexAddress,
 } from "../../../lib/memory/memmap.ts";
+import { readMemoryMap } from "../../../lib/memory/source.ts";
 import type { MemoryRange } from "../../../lib/memory/types.ts";
+import { PATHS } from "../../../lib/abi.ts";
+import type { System } from "../../../lib/sys/system.ts";
 import { INTERESTING_NUMBERS, mutateNumberText, mutateText } from "../mutate_text.ts";
 import { iomemTexts, memmapEntryLists } from "../seeds.ts";
 import { check, checkInteger, defineTarget } from "../target.ts";
@@ -116,5 +119,80 @@ export const hexAddressTarget = defineTarget<string>({
     checkInteger(value, "address");
     const digits = text.trim().replace(/^0x/i, "");
     check(BigInt(`0x${digits}`) === BigInt(value), `'${text}' read as ${value}`);
+  },
+});
+
+/** One /sys/firmware/memmap/NAME directory; a missing file is undefined. */
+interface MemmapDir {
+  name: string;
+  start?: string;
+  end?: string;
+  type?: string;
+}
+
+/** What readMemoryMap finds on a machine: the memmap directories and /proc/iomem. */
+export interface MemorySourceInput {
+  memmap?: MemmapDir[];
+  iomem?: string;
+}
+
+function memorySystem(input: MemorySourceInput): System {
+  const dirs = new Map((input.memmap ?? []).map((d) => [d.name, d]));
+  const fs = {
+    listDir: (path: string) =>
+      path === PATHS.firmwareMemmap && input.memmap ? input.memmap.map((d) => d.name) : undefined,
+    readText: (path: string) => {
+      if (path === PATHS.procIomem) return input.iomem;
+      const m = /^\/sys\/firmware\/memmap\/([^/]+)\/(start|end|type)$/.exec(path);
+      return m ? dirs.get(m[1])?.[m[2] as "start" | "end" | "type"] : undefined;
+    },
+  };
+  return fs as unknown as System;
+}
+
+/** readMemoryMap: firmware memmap directories first, /proc/iomem as the fallback. */
+export const memorySourceTarget = defineTarget<MemorySourceInput>({
+  name: "memory_source",
+  entry: "lib/memory/source.ts readMemoryMap",
+  seeds: () => {
+    const lists = memmapEntryLists();
+    const iomems = iomemTexts();
+    return lists.map((entries, i) => ({
+      memmap: entries.map((e, n) => ({ name: String(n), ...e })),
+      iomem: iomems[i],
+    }));
+  },
+  mutate(rng, seed, seeds) {
+    const memmap = seed.memmap?.map((d) => ({ ...d }));
+    switch (rng.int(6)) {
+      case 0:
+        return { ...seed, memmap: undefined };
+      case 1:
+        return { ...seed, iomem: undefined };
+      case 2:
+        return { ...seed, iomem: mutateText(rng, seed.iomem ?? "", IOMEM_TOKENS, iomemTexts()) };
+      case 3: {
+        if (!memmap || memmap.length === 0) return seed;
+        const d = memmap[rng.int(memmap.length)];
+        d.name = rng.pick([d.name, "x", "01", "-1", "99999999999999999999", ""]);
+        return { ...seed, memmap };
+      }
+      default: {
+        if (!memmap || memmap.length === 0) return { ...seed, memmap: rng.pick(seeds).memmap };
+        const d = memmap[rng.int(memmap.length)];
+        const field = rng.pick(["start", "end", "type"] as const);
+        d[field] = rng.chance(0.1)
+          ? undefined
+          : field === "type"
+          ? mutateText(rng, d.type ?? "", ["System RAM", "Reserved", "\n"], [])
+          : mutateNumberText(rng, d[field] ?? "0");
+        return { ...seed, memmap };
+      }
+    }
+  },
+  run(input) {
+    const map = readMemoryMap(memorySystem(input));
+    checkRanges(map.ranges, "memory map");
+    check(map.ranges.some((r) => r.kind === "ram"), "a memory map without RAM accepted");
   },
 });

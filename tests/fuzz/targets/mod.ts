@@ -27,7 +27,7 @@ import {
   requireNativeImageTarget,
   setupHeaderTarget,
 } from "./image_header.ts";
-import { hexAddressTarget, iomemTarget, memmapTarget } from "./memory_text.ts";
+import { hexAddressTarget, iomemTarget, memmapTarget, memorySourceTarget } from "./memory_text.ts";
 
 /** The fuzzed parsers, in report order. */
 export const TARGETS: readonly FuzzTarget<unknown>[] = [
@@ -41,6 +41,7 @@ export const TARGETS: readonly FuzzTarget<unknown>[] = [
   iomemTarget,
   memmapTarget,
   hexAddressTarget,
+  memorySourceTarget,
   factsTarget,
   efiSystabTarget,
   kjumpTarget,
