@@ -50,7 +50,8 @@ export function reportTable(
   notPresent: readonly { name: string; what: string }[],
 ): string {
   const rows = [
-    "| parser | entry point | inputs | failures | max ms/input | valid | KexecError | distinct errors |",
+    "| parser | entry point | inputs | failures | max ms/input | valid | KexecError | " +
+    "distinct errors |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...reports.map((r) =>
       `| ${r.name} | ${r.entry} | ${r.inputs} | ${r.failureCount} | ${r.maxMs.toFixed(2)} | ` +
@@ -122,7 +123,8 @@ async function main(): Promise<number> {
       onReport: (r) =>
         console.log(
           `  ${r.name}: ${r.inputs} inputs, ${r.failureCount} failures, ` +
-            `max ${r.maxMs.toFixed(2)} ms/input, ${(r.elapsedMs / 1000).toFixed(1)} s`,
+            `max ${r.maxMs.toFixed(2)} ms/input, ${(r.elapsedMs / 1000).toFixed(1)} s` +
+            (r.inputs < options.inputs ? " (given up after too many hangs)" : ""),
         ),
     });
   }

@@ -7,7 +7,15 @@
  * @module
  */
 
-/** An allocation above the cap. */
+/**
+ * An allocation above the cap.
+ *
+ * @example
+ * ```ts
+ * import { AllocationCapError } from "./alloc_guard.ts";
+ * if (new AllocationCapError("x").name !== "AllocationCapError") throw new Error();
+ * ```
+ */
 export class AllocationCapError extends Error {
   /** Creates the error. */
   constructor(message: string) {

@@ -49,7 +49,16 @@ export function toJsonValue(value: unknown): unknown {
   return value;
 }
 
-/** The input a {@link toJsonValue} result stands for. */
+/**
+ * The input a {@link toJsonValue} result stands for.
+ *
+ * @example
+ * ```ts
+ * import { fromJsonValue } from "./codec.ts";
+ * const b = fromJsonValue({ $bytes: "AQI=" }) as Uint8Array;
+ * if (b[1] !== 2) throw new Error();
+ * ```
+ */
 export function fromJsonValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(fromJsonValue);
   if (value !== null && typeof value === "object") {
@@ -61,12 +70,28 @@ export function fromJsonValue(value: unknown): unknown {
   return value;
 }
 
-/** An input as one JSON string. */
+/**
+ * An input as one JSON string.
+ *
+ * @example
+ * ```ts
+ * import { encodeInput } from "./codec.ts";
+ * if (encodeInput([NaN]) !== '[{"$number":"NaN"}]') throw new Error();
+ * ```
+ */
 export function encodeInput(value: unknown): string {
   return JSON.stringify(toJsonValue(value));
 }
 
-/** The input an {@link encodeInput} string stands for. */
+/**
+ * The input an {@link encodeInput} string stands for.
+ *
+ * @example
+ * ```ts
+ * import { decodeInput } from "./codec.ts";
+ * if (!Number.isNaN((decodeInput('[{"$number":"NaN"}]') as number[])[0])) throw new Error();
+ * ```
+ */
 export function decodeInput(text: string): unknown {
   return fromJsonValue(JSON.parse(text));
 }

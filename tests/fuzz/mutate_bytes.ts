@@ -83,7 +83,17 @@ export function interestingValues(size: 1 | 2 | 4 | 8, length: number): bigint[]
   return values.filter((v) => v >= 0n && v <= max);
 }
 
-/** Writes `value` as an unsigned integer of `size` bytes at `offset` (bounds-checked). */
+/**
+ * Writes `value` as an unsigned integer of `size` bytes at `offset` (bounds-checked).
+ *
+ * @example
+ * ```ts
+ * import { writeField } from "./mutate_bytes.ts";
+ * const b = new Uint8Array(4);
+ * writeField(b, 0, 2, 0x1234n, true);
+ * if (b[0] !== 0x34 || b[1] !== 0x12) throw new Error();
+ * ```
+ */
 export function writeField(
   bytes: Uint8Array,
   offset: number,
@@ -280,12 +290,28 @@ export function mutateBytes(
   return bytes;
 }
 
-/** ASCII text as bytes, for dictionaries. */
+/**
+ * ASCII text as bytes, for dictionaries.
+ *
+ * @example
+ * ```ts
+ * import { ascii } from "./mutate_bytes.ts";
+ * if (ascii("HdrS")[0] !== 0x48) throw new Error();
+ * ```
+ */
 export function ascii(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-/** Little-endian bytes of an unsigned integer, for dictionaries. */
+/**
+ * Little-endian bytes of an unsigned integer, for dictionaries.
+ *
+ * @example
+ * ```ts
+ * import { le } from "./mutate_bytes.ts";
+ * if (le(0xaa55, 2)[0] !== 0x55) throw new Error();
+ * ```
+ */
 export function le(value: number, size: number): Uint8Array {
   const out = new Uint8Array(size);
   writeField(out, 0, size, BigInt(value), true);

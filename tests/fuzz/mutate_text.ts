@@ -235,7 +235,16 @@ export function mutateText(
   return text.length > 0x40000 ? text.slice(0, 0x40000) : text;
 }
 
-/** A number mutated as text: a boundary spelling, or a random mutation of `value`. */
+/**
+ * A number mutated as text: a boundary spelling, or a random mutation of `value`.
+ *
+ * @example
+ * ```ts
+ * import { mutateNumberText } from "./mutate_text.ts";
+ * import { Rng } from "./rng.ts";
+ * if (typeof mutateNumberText(new Rng(1, 1, 1, 1), "0x1000") !== "string") throw new Error();
+ * ```
+ */
 export function mutateNumberText(rng: Rng, value: string): string {
   if (rng.chance(0.5)) return rng.pick(INTERESTING_NUMBERS);
   return mutateText(rng, value, INTERESTING_NUMBERS, []);

@@ -7,7 +7,17 @@
  * @module
  */
 
-/** A small fast PRNG (sfc32: 128-bit state, 32-bit output). Not for cryptography. */
+/**
+ * A small fast PRNG (sfc32: 128-bit state, 32-bit output). Not for cryptography.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "./rng.ts";
+ * const rng = new Rng(1, 2, 3, 4);
+ * const n = rng.int(10);
+ * if (n < 0 || n >= 10 || rng.bytes(3).length !== 3) throw new Error();
+ * ```
+ */
 export class Rng {
   #a: number;
   #b: number;

@@ -137,6 +137,13 @@ function runWorker(
 /**
  * Fuzzes one target over inputs [0, inputs), or replays `replay` (encoded
  * inputs) when given.
+ *
+ * @example
+ * ```ts
+ * import { fuzzTarget } from "./runner.ts";
+ * const r = await fuzzTarget("hex_address", { inputs: 50, seed: 1, timeoutMs: 2000 });
+ * if (r.inputs !== 50 || r.failureCount !== 0) throw new Error(JSON.stringify(r.failures));
+ * ```
  */
 export async function fuzzTarget(
   name: string,
@@ -220,7 +227,17 @@ export async function fuzzTarget(
   return report(total);
 }
 
-/** Fuzzes the named targets, `jobs` at a time; reports come back in the order of `names`. */
+/**
+ * Fuzzes the named targets, `jobs` at a time; reports come back in the order of `names`.
+ *
+ * @example
+ * ```ts
+ * import { fuzzTargets } from "./runner.ts";
+ * const options = { inputs: 20, seed: 1, timeoutMs: 2000, jobs: 2 };
+ * const [a, b] = await fuzzTargets(["facts", "kallsyms"], options);
+ * if (a.name !== "facts" || b.name !== "kallsyms") throw new Error();
+ * ```
+ */
 export async function fuzzTargets(
   names: readonly string[],
   options: FuzzOptions,

@@ -25,11 +25,19 @@ export interface FuzzTarget<T> {
   seeds(): T[];
   /** A new input derived from `seed`; must not modify `seed`. */
   mutate(rng: Rng, seed: T, seeds: readonly T[]): T;
-  /** Runs the parser on `input` and checks the result; throws {@link InvariantError} on a bad one. */
+  /** Runs the parser on `input` and checks the result ({@link InvariantError} when bad). */
   run(input: T): void | Promise<void>;
 }
 
-/** A result that the parser returned but should not have (checked by the target). */
+/**
+ * A result that the parser returned but should not have (checked by the target).
+ *
+ * @example
+ * ```ts
+ * import { InvariantError } from "./target.ts";
+ * if (new InvariantError("x").name !== "InvariantError") throw new Error();
+ * ```
+ */
 export class InvariantError extends Error {
   /** Creates the error. */
   constructor(message: string) {
@@ -57,6 +65,15 @@ export function check(condition: unknown, message: string): asserts condition {
 /**
  * Checks that `value` is an integer in [min, max] (default: a safe, non-negative
  * integer). Exclusive range ends may pass max 2^53, which is still exact.
+ *
+ * @example
+ * ```ts
+ * import { checkInteger } from "./target.ts";
+ * checkInteger(2 ** 53, "end", 1, 2 ** 53);
+ * let thrown = false;
+ * try { checkInteger(2 ** 64, "start"); } catch { thrown = true; }
+ * if (!thrown) throw new Error();
+ * ```
  */
 export function checkInteger(
   value: number,
@@ -74,6 +91,19 @@ export function checkInteger(
  * For planners: a plan the pre-syscall checks (lib/plan/validate.ts) refuse
  * for a reason of the machine — more than half of its RAM — is a proper
  * refusal; any other reason means the planner broke its own promises.
+ *
+ * @example
+ * ```ts
+ * import { refuseOrFail } from "./target.ts";
+ * import { KexecError } from "../../lib/errors.ts";
+ * let kind = "";
+ * try {
+ *   refuseOrFail(new KexecError("segments overlap"), "plan");
+ * } catch (e) {
+ *   kind = (e as Error).name;
+ * }
+ * if (kind !== "InvariantError") throw new Error(kind);
+ * ```
  */
 export function refuseOrFail(validationError: unknown, what: string): never {
   const message = validationError instanceof Error ? validationError.message : "";
@@ -83,7 +113,18 @@ export function refuseOrFail(validationError: unknown, what: string): never {
   throw new InvariantError(`${what} fails the kernel's checks: ${message}`);
 }
 
-/** Erases the input type, for the registry. */
+/**
+ * Erases the input type, for the registry.
+ *
+ * @example
+ * ```ts
+ * import { defineTarget } from "./target.ts";
+ * const t = defineTarget<string>({
+ *   name: "demo", entry: "-", seeds: () => ["a"], mutate: (_rng, s) => s, run: () => {},
+ * });
+ * if (t.seeds()[0] !== "a") throw new Error();
+ * ```
+ */
 export function defineTarget<T>(target: FuzzTarget<T>): FuzzTarget<unknown> {
   return target as unknown as FuzzTarget<unknown>;
 }
@@ -155,7 +196,17 @@ export function judge(thrown: unknown, threw = thrown !== undefined): Outcome {
   return { kind: "failure", failure: "exception", message: describe(thrown) };
 }
 
-/** One line for an unexpected exception: name, message and where it was thrown. */
+/**
+ * One line for an unexpected exception: name, message and where it was thrown.
+ *
+ * @example
+ * ```ts
+ * import { describe } from "./target.ts";
+ * if (!describe(new TypeError("x is undefined")).startsWith("TypeError: x is undefined")) {
+ *   throw new Error();
+ * }
+ * ```
+ */
 export function describe(thrown: unknown): string {
   if (!(thrown instanceof Error)) return `non-Error thrown: ${String(thrown)}`;
   const frame = (thrown.stack ?? "").split("\n").find((l) => l.includes("/lib/"))?.trim();

@@ -107,6 +107,13 @@ const PT_INTERP = 3;
  * The shape of one ELF64 little-endian seed: its header, each program
  * header's fields, each dynamic entry's tag and value, and the ends of the
  * tables and of PT_INTERP as truncation points. Read from the seed itself.
+ *
+ * @example
+ * ```ts
+ * import { elfShape } from "./shapes.ts";
+ * const exe = Deno.readFileSync(new URL("../seeds/elf-libdl.so.2", import.meta.url));
+ * if (elfShape(exe).fields.length < 20) throw new Error("program headers not found");
+ * ```
  */
 export function elfShape(seed: Uint8Array): ByteShape {
   const v = new DataView(seed.buffer, seed.byteOffset, seed.byteLength);
