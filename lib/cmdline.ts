@@ -7,6 +7,9 @@
 
 import { KexecError } from "./errors.ts";
 
+// The kernel's isspace(): ASCII only (lib/ctype.c); a non-breaking space is part of an argument.
+const KERNEL_SPACE = new Set([" ", "\t", "\n", "\v", "\f", "\r"]);
+
 /**
  * Splits a kernel command line into arguments the way the kernel's
  * `next_arg()` does: spaces separate, double quotes protect spaces and are kept.
@@ -25,7 +28,7 @@ export function splitKernelArgs(line: string): string[] {
   let started = false;
   for (const ch of line) {
     if (ch === '"') quoted = !quoted;
-    if (!quoted && /\s/.test(ch)) {
+    if (!quoted && KERNEL_SPACE.has(ch)) {
       if (started) args.push(current);
       current = "";
       started = false;

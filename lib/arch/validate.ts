@@ -58,8 +58,8 @@ export function checkImage(
   const h = parseSetupHeader(bytes, path);
   const length = new TextEncoder().encode(cmdline).length;
   // boot.rst: cmdline_size excludes the NUL; loaders are one byte stricter.
-  const segmentLoadMax = h.cmdlineSize - 1;
-  const fileLoadMax = h.cmdlineSize - 1 - MAX_ELFCOREHDR_STR_LEN;
+  const segmentLoadMax = Math.max(0, h.cmdlineSize - 1);
+  const fileLoadMax = Math.max(0, h.cmdlineSize - 1 - MAX_ELFCOREHDR_STR_LEN);
   return {
     notes: [
       `bzImage: boot protocol ${formatProtocol(h.version)}, setup ${h.setupSects} sectors, ` +

@@ -210,3 +210,8 @@ Deno.test("ignored kexec-tools options produce a warning", () => {
   assert.equal(inv.warnings.length, 1);
   assert.match(inv.warnings[0], /--elf64-core-headers has no effect/);
 });
+
+Deno.test("kernel arguments split on ASCII white space only, like the kernel", async () => {
+  const { splitKernelArgs } = await import("../../lib/cmdline.ts");
+  assert.deepEqual(splitKernelArgs("a\u00a0b c\td"), ["a\u00a0b", "c", "d"]);
+});
