@@ -1,257 +1,37 @@
 /**
- * Test doubles of the System: every kexec syscall, reboot, sync and interface
- * change is recorded with the exact arguments and never reaches the host.
+ * Test doubles of the System. The virtual machine lives in lib/sys/recording.ts;
+ * SafeHostSystem uses the real files of the host with every kexec syscall,
+ * reboot, sync and interface change recorded instead of made.
  *
  * @module
  */
 
-import type { Arch } from "../../lib/abi.ts";
-import { KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD, KEXEC_ON_CRASH, PATHS } from "../../lib/abi.ts";
-import { KexecError } from "../../lib/errors.ts";
+import { HostSystem } from "../../lib/sys/host.ts";
 import { Errno } from "../../lib/sys/errno.ts";
-import { HostSystem, openError } from "../../lib/sys/host.ts";
-import type { OpenedFile, Output, System } from "../../lib/sys/system.ts";
+import {
+  CapturedOutput,
+  type KernelAnswers,
+  type RecordedCall,
+  RecordingSystem,
+  recordSyscalls,
+  type VirtualFile,
+} from "../../lib/sys/recording.ts";
 
-/** One recorded side effect. */
-export type Call =
-  | {
-    op: "kexec_file_load";
-    kernelFd: number;
-    initrdFd: number;
-    cmdline: Uint8Array | null;
-    flags: number;
-  }
-  | { op: "kexec_load"; entry: bigint; table: BigUint64Array; nr: number; flags: number }
-  | { op: "reboot"; cmd: number }
-  | { op: "probe_kexec_load_flags"; flags: number }
-  | { op: "sync"; timeoutMs: number }
-  | { op: "ifdown"; name: string }
-  | { op: "kmsg"; line: string }
-  | { op: "concat"; paths: string[] }
-  | { op: "memfd"; name: string; size: number };
-
-/** How the fake kernel answers. */
-export interface FakeKernel {
-  /** Successive errnos of kexec_file_load (then 0). */
-  fileLoadErrnos?: number[];
-  /** Successive errnos of kexec_load (then 0). */
-  loadErrnos?: number[];
-  /** errno of the kexec_load flags probe (default EFAULT: flags accepted). */
-  probeErrno?: number;
-  /** errno of reboot (it "returns" only on failure; default EINVAL). */
-  rebootErrno?: number;
-  /** Whether sync completes within the timeout (default true). */
-  syncCompletes?: boolean;
-}
-
-/** Captured stdout/stderr. */
-export class CapturedOutput implements Output {
-  stdout = "";
-  stderr = "";
-  out(text: string): void {
-    this.stdout += text;
-  }
-  err(text: string): void {
-    this.stderr += text;
-  }
-}
-
-function recordSyscalls(
-  calls: Call[],
-  kernel: FakeKernel,
-  state: Map<string, string>,
-) {
-  const fileErrnos = [...(kernel.fileLoadErrnos ?? [])];
-  const loadErrnos = [...(kernel.loadErrnos ?? [])];
-  const setLoaded = (crash: boolean, v: boolean) =>
-    state.set(crash ? PATHS.kexecCrashLoaded : PATHS.kexecLoaded, v ? "1\n" : "0\n");
-  return {
-    kexecFileLoad(kernelFd: number, initrdFd: number, cmdline: Uint8Array | null, flags: number) {
-      calls.push({
-        op: "kexec_file_load",
-        kernelFd,
-        initrdFd,
-        cmdline: cmdline ? cmdline.slice() : null,
-        flags,
-      });
-      const errno = fileErrnos.shift() ?? 0;
-      if (errno === 0 && state.has(PATHS.kexecLoaded)) {
-        setLoaded((flags & KEXEC_FILE_ON_CRASH) !== 0, (flags & KEXEC_FILE_UNLOAD) === 0);
-      }
-      return errno;
-    },
-    kexecLoad(entry: bigint, table: BigUint64Array, nr: number, flags: number) {
-      calls.push({ op: "kexec_load", entry, table: table.slice(), nr, flags });
-      const errno = loadErrnos.shift() ?? 0;
-      if (errno === 0 && state.has(PATHS.kexecLoaded)) {
-        setLoaded((flags & KEXEC_ON_CRASH) !== 0, nr > 0);
-      }
-      return errno;
-    },
-    probeKexecLoadFlags(flags: number) {
-      calls.push({ op: "probe_kexec_load_flags", flags });
-      return kernel.probeErrno ?? Errno.EFAULT;
-    },
-    reboot(cmd: number) {
-      calls.push({ op: "reboot", cmd });
-      return kernel.rebootErrno ?? Errno.EINVAL;
-    },
-    sync(timeoutMs: number) {
-      calls.push({ op: "sync", timeoutMs });
-      return Promise.resolve(kernel.syncCompletes ?? true);
-    },
-    setInterfaceDown(name: string) {
-      calls.push({ op: "ifdown", name });
-      return 0;
-    },
-    kmsg(line: string) {
-      calls.push({ op: "kmsg", line });
-    },
-  };
-}
-
-/** A virtual file: text, bytes, or a directory listing. */
-export type FakeFile = string | Uint8Array | { dir: string[] };
-
-/** A machine made of a virtual file tree and a fake kernel. */
-export class FakeSystem implements System {
-  readonly arch: Arch;
-  readonly pageSize = 4096;
-  readonly io = new CapturedOutput();
-  readonly calls: Call[] = [];
-  readonly files: Map<string, FakeFile>;
-  /** Open file descriptors → paths. */
-  readonly fds = new Map<number, string>();
-  #nextFd = 3;
-  #sys: ReturnType<typeof recordSyscalls>;
-  #state = new Map<string, string>();
-
-  constructor(
-    files: Record<string, FakeFile> = {},
-    kernel: FakeKernel = {},
-    arch: Arch = "x86_64",
-  ) {
-    this.arch = arch;
-    this.files = new Map(Object.entries(files));
-    for (const p of [PATHS.kexecLoaded, PATHS.kexecCrashLoaded]) {
-      const v = this.files.get(p);
-      if (typeof v === "string") this.#state.set(p, v);
-    }
-    this.#sys = recordSyscalls(this.calls, kernel, this.#state);
-  }
-
-  get stdout(): string {
-    return this.io.stdout;
-  }
-  get stderr(): string {
-    return this.io.stderr;
-  }
-
-  readText(path: string): string | undefined {
-    if (this.#state.has(path)) return this.#state.get(path);
-    const f = this.files.get(path);
-    if (typeof f === "string") return f;
-    if (f instanceof Uint8Array) return new TextDecoder().decode(f);
-    return undefined;
-  }
-  readBytes(path: string, maxBytes: number): Uint8Array | undefined {
-    const f = this.files.get(path);
-    if (typeof f === "string") return new TextEncoder().encode(f).subarray(0, maxBytes);
-    if (f instanceof Uint8Array) return f.subarray(0, maxBytes);
-    return undefined;
-  }
-  listDir(path: string): string[] | undefined {
-    const f = this.files.get(path);
-    return f && typeof f === "object" && "dir" in f ? [...f.dir] : undefined;
-  }
-  openFile(path: string, role: string): OpenedFile {
-    const f = this.files.get(path);
-    if (f === undefined) throw openError(role, path, Errno.ENOENT);
-    if (typeof f === "object" && "dir" in f) {
-      throw new KexecError(`${role} ${path} is a directory, not a regular file`);
-    }
-    const size = typeof f === "string" ? new TextEncoder().encode(f).length : f.length;
-    if (size === 0) throw new KexecError(`${role} ${path} is empty`);
-    const fd = this.#nextFd++;
-    this.fds.set(fd, path);
-    return { path, fd, size };
-  }
-  mapFile(file: OpenedFile): Uint8Array {
-    const f = this.files.get(file.path);
-    if (f instanceof Uint8Array) return f;
-    if (typeof f === "string") return new TextEncoder().encode(f);
-    return new Uint8Array(file.size);
-  }
-  concatFiles(files: readonly OpenedFile[], name: string): OpenedFile {
-    this.calls.push({ op: "concat", paths: files.map((f) => f.path) });
-    const parts = files.map((f) => this.mapFile(f));
-    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      bytes.set(p, off);
-      off += p.length;
-    }
-    return this.memfdFrom(bytes, name);
-  }
-  memfdFrom(bytes: Uint8Array, name: string): OpenedFile {
-    this.calls.push({ op: "memfd", name, size: bytes.length });
-    const path = `memfd:${name}`;
-    this.files.set(path, bytes);
-    const fd = this.#nextFd++;
-    this.fds.set(fd, path);
-    return { path, fd, size: bytes.length };
-  }
-  close(file: OpenedFile): void {
-    this.fds.delete(file.fd);
-  }
-  addressOf(bytes: Uint8Array): bigint {
-    // Deterministic stand-in addresses: 0x7f00_0000_0000 + length, so tables are
-    // assertable; an empty buffer has no address, as on the host.
-    return bytes.length === 0 ? 0n : 0x7f0000000000n + BigInt(bytes.length);
-  }
-  kexecFileLoad(kernelFd: number, initrdFd: number, cmdline: Uint8Array | null, flags: number) {
-    return this.#sys.kexecFileLoad(kernelFd, initrdFd, cmdline, flags);
-  }
-  kexecLoad(entry: bigint, table: BigUint64Array, nr: number, flags: number) {
-    return this.#sys.kexecLoad(entry, table, nr, flags);
-  }
-  probeKexecLoadFlags(flags: number) {
-    return this.#sys.probeKexecLoadFlags(flags);
-  }
-  reboot(cmd: number) {
-    return this.#sys.reboot(cmd);
-  }
-  sync(timeoutMs: number) {
-    return this.#sys.sync(timeoutMs);
-  }
-  setInterfaceDown(name: string) {
-    return this.#sys.setInterfaceDown(name);
-  }
-  random(n: number): Uint8Array {
-    return new Uint8Array(n).fill(0xa5);
-  }
-  fiveLevelPaging(): boolean {
-    return this.files.has("/test/five-level-paging");
-  }
-  kmsg(line: string): void {
-    this.#sys.kmsg(line);
-  }
-  /** Recorded calls of one kind. */
-  callsOf<K extends Call["op"]>(op: K): Extract<Call, { op: K }>[] {
-    return this.calls.filter((c) => c.op === op) as Extract<Call, { op: K }>[];
-  }
-}
+export { CapturedOutput, RecordingSystem as FakeSystem };
+export type { KernelAnswers as FakeKernel, RecordedCall as Call, VirtualFile as FakeFile };
 
 /**
  * The real host for files (open, stat, map: harmless) with every kexec
  * syscall, reboot, sync and interface change recorded instead of made.
  */
 export class SafeHostSystem extends HostSystem {
-  readonly calls: Call[] = [];
+  readonly calls: RecordedCall[] = [];
   readonly captured: CapturedOutput;
   #sys: ReturnType<typeof recordSyscalls>;
 
-  constructor(kernel: FakeKernel = { fileLoadErrnos: [Errno.EPERM], loadErrnos: [Errno.EPERM] }) {
+  constructor(
+    kernel: KernelAnswers = { fileLoadErrnos: [Errno.EPERM], loadErrnos: [Errno.EPERM] },
+  ) {
     const captured = new CapturedOutput();
     super(captured);
     this.captured = captured;

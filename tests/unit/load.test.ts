@@ -256,11 +256,11 @@ Deno.test("--test-corrupt-segment passes a flipped byte but keeps the planned di
 
 Deno.test("kexec_load on a 5-level-paging machine refuses a kernel without XLF_5LEVEL", async () => {
   const old = syntheticKernel({ xloadflags: 0x1f });
-  const sys = machine({ "/test/five-level-paging": "1", [KERNEL]: old });
+  const sys = machine({ [KERNEL]: old }, { fiveLevelPaging: true });
   assert.equal(await runCli(["-c", "-l", KERNEL], sys), 255);
   assert.match(sys.stderr, /5-level/);
   assert.equal(sys.callsOf("kexec_load").length, 0);
-  const ok = machine({ "/test/five-level-paging": "1" });
+  const ok = machine({}, { fiveLevelPaging: true });
   assert.equal(await runCli(["-c", "-l", KERNEL], ok), 0, ok.stderr);
 });
 
