@@ -42,7 +42,15 @@ const SIGNATURE_ERRNOS: readonly number[] = [
   Errno.EMSGSIZE,
 ];
 
-/** errno values that are signature-verification failures of kexec_file_load. */
+/**
+ * errno values that are signature-verification failures of kexec_file_load.
+ *
+ * @example
+ * ```ts
+ * import { isSignatureErrno } from "./diagnose.ts";
+ * if (!isSignatureErrno(129) || isSignatureErrno(22)) throw new Error(); // EKEYREJECTED, EINVAL
+ * ```
+ */
 export function isSignatureErrno(errno: number): boolean {
   return SIGNATURE_ERRNOS.includes(errno);
 }

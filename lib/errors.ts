@@ -72,7 +72,15 @@ export class KexecError extends Error {
   }
 }
 
-/** A usage error (exit code 1): bad option, bad value, conflicting options. */
+/**
+ * A usage error (exit code 1): bad option, bad value, conflicting options.
+ *
+ * @example
+ * ```ts
+ * import { usageError } from "./errors.ts";
+ * if (usageError("bad option").exitCode !== 1) throw new Error();
+ * ```
+ */
 export function usageError(message: string, hint?: string): KexecError {
   return new KexecError(message, { exitCode: ExitCode.USAGE, hint });
 }

@@ -60,6 +60,15 @@ export function interfacesToBringDown(names: readonly string[]): string[] {
 /**
  * Throws `Nothing has been loaded!` (exit 1) unless /sys/kernel/kexec_loaded
  * reads 1. A missing or unreadable file counts as not loaded.
+ *
+ * @example
+ * ```ts
+ * import { requireLoadedImage } from "./exec.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * let refused = false;
+ * try { requireLoadedImage(new RecordingSystem({})); } catch { refused = true; }
+ * if (!refused) throw new Error("a missing kexec_loaded must count as not loaded");
+ * ```
  */
 export function requireLoadedImage(sys: System): void {
   const text = sys.readText(PATHS.kexecLoaded);
@@ -76,7 +85,18 @@ export function requireLoadedImage(sys: System): void {
   });
 }
 
-/** Plans the steps after the guard. */
+/**
+ * Plans the steps after the guard.
+ *
+ * @example
+ * ```ts
+ * import { planExec } from "./exec.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * const sys = new RecordingSystem({ "/sys/class/net": { dir: ["lo", "eth0"] } });
+ * const steps = planExec(sys, { noSync: true, noIfdown: false, syncTimeoutMs: 1000 });
+ * if (steps.syncTimeoutMs !== null || steps.interfaces.join() !== "eth0") throw new Error();
+ * ```
+ */
 export function planExec(sys: System, req: ExecRequest): ExecSteps {
   return {
     syncTimeoutMs: req.noSync ? null : req.syncTimeoutMs,
@@ -88,6 +108,18 @@ export function planExec(sys: System, req: ExecRequest): ExecSteps {
 /**
  * Boots the loaded kernel. Returns only for a dry run (with the steps) or
  * throws when reboot(2) fails.
+ *
+ * @example
+ * ```ts
+ * import { execKernel } from "./exec.ts";
+ * import { silentReporter } from "./report.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * const sys = new RecordingSystem({ "/sys/kernel/kexec_loaded": "1\n" });
+ * const steps = await execKernel(sys, {
+ *   noSync: false, noIfdown: true, syncTimeoutMs: 1000, dryRun: true,
+ * }, silentReporter);
+ * if (steps.reboot !== "LINUX_REBOOT_CMD_KEXEC" || sys.calls.length !== 0) throw new Error();
+ * ```
  */
 export async function execKernel(
   sys: System,

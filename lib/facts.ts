@@ -139,7 +139,17 @@ export function parseSecureBoot(bytes: Uint8Array | undefined): boolean | undefi
   return bytes[EFIVAR_ATTRIBUTES_SIZE] === 1;
 }
 
-/** Reads every fact from the running kernel. */
+/**
+ * Reads every fact from the running kernel.
+ *
+ * @example
+ * ```ts
+ * import { readHostFacts } from "./facts.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * const facts = readHostFacts(new RecordingSystem({ "/sys/kernel/kexec_crash_size": "268435456\n" }));
+ * if (facts.crashSize !== 268435456 || facts.kexecLoaded !== undefined) throw new Error();
+ * ```
+ */
 export function readHostFacts(sys: System): HostFacts {
   return {
     kexecLoaded: parseFlag(sys.readText(PATHS.kexecLoaded)),
@@ -155,7 +165,15 @@ export function readHostFacts(sys: System): HostFacts {
   };
 }
 
-/** True when lockdown forbids unsigned images (integrity or confidentiality). */
+/**
+ * True when lockdown forbids unsigned images (integrity or confidentiality).
+ *
+ * @example
+ * ```ts
+ * import { lockedDown } from "./facts.ts";
+ * if (!lockedDown({ lockdown: "integrity" }) || lockedDown({ lockdown: "none" })) throw new Error();
+ * ```
+ */
 export function lockedDown(facts: HostFacts): boolean {
   return facts.lockdown === "integrity" || facts.lockdown === "confidentiality";
 }

@@ -23,6 +23,17 @@ import type { System } from "./sys/system.ts";
  * Throws unless the running kernel accepts KEXEC_PRESERVE_CONTEXT. The probe
  * passes a NULL segment table, so it can never load anything: EFAULT means
  * the flag was accepted, EINVAL that the kernel lacks CONFIG_KEXEC_JUMP.
+ *
+ * @example
+ * ```ts
+ * import { requireKexecJump } from "./kjump.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * let message = "";
+ * try { requireKexecJump(new RecordingSystem({}, { probeErrno: 22 })); } catch (e) {
+ *   message = (e as Error).message;
+ * }
+ * if (!message.includes("CONFIG_KEXEC_JUMP")) throw new Error(message);
+ * ```
  */
 export function requireKexecJump(sys: System): void {
   const flags = KEXEC_PRESERVE_CONTEXT | KEXEC_ARCH[sys.arch];
@@ -71,7 +82,16 @@ export function jumpBackEntryFromCmdline(cmdline: string | undefined): number | 
   return undefined;
 }
 
-/** The one empty segment kexec-tools passes for the jump-back helper image. */
+/**
+ * The one empty segment kexec-tools passes for the jump-back helper image.
+ *
+ * @example
+ * ```ts
+ * import { jumpBackHelperSegments } from "./kjump.ts";
+ * const [s] = jumpBackHelperSegments();
+ * if (s.buf.length !== 0 || s.memsz !== 0) throw new Error();
+ * ```
+ */
 export function jumpBackHelperSegments(): Segment[] {
   return [{ name: "jump-back", buf: new Uint8Array(0), mem: 0, memsz: 0 }];
 }
@@ -86,6 +106,16 @@ export interface JumpBackPlan {
 /**
  * Loads the jump-back helper: an image with no data whose entry is the
  * address of the kernel that kjumped here, so `kexec -e` returns to it.
+ *
+ * @example
+ * ```ts
+ * import { loadJumpBackHelper } from "./kjump.ts";
+ * import { silentReporter } from "./report.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * const sys = new RecordingSystem({ "/sys/kernel/kexec_loaded": "0\n" });
+ * const plan = loadJumpBackHelper(sys, { entry: 0x9a000 }, silentReporter);
+ * if (plan.flags !== 0x3e0002 || sys.callsOf("kexec_load")[0].entry !== 0x9a000n) throw new Error();
+ * ```
  */
 export function loadJumpBackHelper(
   sys: System,

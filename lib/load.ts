@@ -100,6 +100,34 @@ function image(crash: boolean): string {
  * Loads a kernel (or, with `dryRun`, only plans it). Throws a
  * {@link KexecError} with the errno, its cause and advice when the kernel
  * refuses.
+ *
+ * @example
+ * ```ts
+ * import { loadKernel } from "./load.ts";
+ * import { silentReporter } from "./report.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * // A minimal bzImage header: boot flag, "HdrS", protocol 2.15, 64-bit, above 4 GiB.
+ * const k = new Uint8Array(0x3000);
+ * const v = new DataView(k.buffer);
+ * k[0x1f1] = 1;
+ * v.setUint16(0x1fe, 0xaa55, true);
+ * v.setUint16(0x200, 0x6aeb, true);
+ * v.setUint32(0x202, 0x53726448, true);
+ * v.setUint16(0x206, 0x020f, true);
+ * k[0x211] = 1;
+ * v.setUint32(0x230, 0x200000, true);
+ * v.setUint16(0x236, 3, true);
+ * v.setUint32(0x238, 2047, true);
+ * v.setUint32(0x260, 0x800000, true);
+ * const sys = new RecordingSystem({ "/boot/vmlinuz": k });
+ * const r = loadKernel(sys, {
+ *   kernel: "/boot/vmlinuz", initrds: [], cmdline: "quiet", crash: false, syscall: "file",
+ * }, silentReporter);
+ * const [call] = sys.callsOf("kexec_file_load");
+ * if (r.used !== "kexec_file_load" || call.flags !== 0x4 || call.cmdline?.length !== 6) {
+ *   throw new Error("unexpected call");
+ * }
+ * ```
  */
 export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadResult {
   if (req.type !== undefined && !KNOWN_TYPES[sys.arch].includes(req.type)) {

@@ -95,6 +95,15 @@ function classify(errno: number): SyscallAvailability {
  * Asks the kernel whether each load syscall exists, with arguments it rejects
  * before doing anything. Skipped when a load limit is set, because every call
  * (even a rejected one) counts against `kexec_load_limit_*` on new kernels.
+ *
+ * @example
+ * ```ts
+ * import { probeSyscalls } from "./status.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * const sys = new RecordingSystem({}, { fileLoadErrnos: [38], loadErrnos: [22] });
+ * const r = probeSyscalls(sys, {});
+ * if (r.kexec_file_load !== "not-built" || r.kexec_load !== "available") throw new Error();
+ * ```
  */
 export function probeSyscalls(sys: System, facts: HostFacts): StatusReport["syscalls"] {
   const limited = [facts.loadLimitReboot, facts.loadLimitPanic].some((l) =>
@@ -224,7 +233,17 @@ export function formatStatus(r: StatusReport): string {
   ].join("\n");
 }
 
-/** Reads facts, probes the syscalls and builds the report. */
+/**
+ * Reads facts, probes the syscalls and builds the report.
+ *
+ * @example
+ * ```ts
+ * import { readStatus } from "./status.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * const r = readStatus(new RecordingSystem({ "/sys/kernel/kexec_loaded": "1\n" }), "normal");
+ * if (r.normal.loaded !== true || r.checked !== "normal") throw new Error();
+ * ```
+ */
 export function readStatus(sys: System, checked: "normal" | "crash"): StatusReport {
   const facts = readHostFacts(sys);
   return buildStatus(facts, probeSyscalls(sys, facts), checked, sys.arch);

@@ -50,7 +50,19 @@ export function unloadSteps(req: UnloadRequest, arch: keyof typeof KEXEC_ARCH): 
   return [file, seg];
 }
 
-/** Unloads an image; throws a KexecError explaining a failure. */
+/**
+ * Unloads an image; throws a KexecError explaining a failure.
+ *
+ * @example
+ * ```ts
+ * import { unloadKernel } from "./unload.ts";
+ * import { silentReporter } from "./report.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * const sys = new RecordingSystem({}, { fileLoadErrnos: [38] }); // no kexec_file_load
+ * const steps = unloadKernel(sys, { crash: true, syscall: "auto" }, silentReporter);
+ * if (steps.length !== 2 || sys.callsOf("kexec_load")[0].flags !== 0x3e0001) throw new Error();
+ * ```
+ */
 export function unloadKernel(sys: System, req: UnloadRequest, rep: Reporter): UnloadStep[] {
   const steps = unloadSteps(req, sys.arch);
   if (req.dryRun) return steps;

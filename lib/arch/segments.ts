@@ -37,7 +37,24 @@ export interface SegmentLoadInput {
   readonly facts: HostFacts;
 }
 
-/** Plans a kexec_load for the running architecture. */
+/**
+ * Plans a kexec_load for the running architecture.
+ *
+ * @example
+ * ```ts
+ * import { planSegmentLoad } from "./segments.ts";
+ * import { RecordingSystem } from "../sys/recording.ts";
+ * const sys = new RecordingSystem({}, {}, "aarch64");
+ * let message = "";
+ * try {
+ *   planSegmentLoad(sys, {
+ *     kernelPath: "/Image", kernel: new Uint8Array(64), initrd: null, cmdline: "",
+ *     crash: false, verify: true, facts: {},
+ *   });
+ * } catch (e) { message = (e as Error).message; }
+ * if (!message.includes("aarch64")) throw new Error(message);
+ * ```
+ */
 export function planSegmentLoad(sys: System, input: SegmentLoadInput): SegmentLoadPlan {
   if (sys.arch !== "x86_64") {
     throw new KexecError(`kexec_load is not implemented yet for ${sys.arch}`, {

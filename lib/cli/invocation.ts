@@ -159,7 +159,16 @@ export function parseInvocation(argv: readonly string[]): Invocation {
   return interpret(scanArgs(argv));
 }
 
-/** Interprets an already scanned command line (see {@link parseInvocation}). */
+/**
+ * Interprets an already scanned command line (see {@link parseInvocation}).
+ *
+ * @example
+ * ```ts
+ * import { interpret } from "./invocation.ts";
+ * import { scanArgs } from "./getopt.ts";
+ * if (interpret(scanArgs(["-p", "-u"])).action !== "unload") throw new Error();
+ * ```
+ */
 export function interpret(scan: ScanResult): Invocation {
   const seen = new Set<OptionId>();
   const warnings: string[] = [];

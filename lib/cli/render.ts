@@ -13,7 +13,16 @@ import type { LoadPlan, SegmentLoadPlan } from "../plan/types.ts";
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
-/** A plan as plain JSON-ready data. */
+/**
+ * A plan as plain JSON-ready data.
+ *
+ * @example
+ * ```ts
+ * import { planToJson } from "./render.ts";
+ * const json = planToJson({ syscall: "unload", crash: true });
+ * if (json.crash !== true) throw new Error();
+ * ```
+ */
 export function planToJson(plan: LoadPlan): Record<string, unknown> {
   switch (plan.syscall) {
     case "kexec_file_load":

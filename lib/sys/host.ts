@@ -112,7 +112,17 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
   while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
 }
 
-/** The machine this process runs on. */
+/**
+ * The machine this process runs on.
+ *
+ * @example
+ * ```ts
+ * import { HostSystem } from "./host.ts";
+ * // Reading is harmless; nothing here calls a kexec syscall.
+ * const sys = new HostSystem();
+ * if (sys.pageSize < 4096 || sys.readText("/proc/self/status") === undefined) throw new Error();
+ * ```
+ */
 export class HostSystem implements System {
   /** Architecture of the running kernel. */
   readonly arch: Arch;

@@ -39,19 +39,46 @@ let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 /**
  * Opens libc once and returns its symbols. The absolute soname is used so the
  * lookup never depends on the working directory (denoland/deno#29246).
+ *
+ * @example
+ * ```ts
+ * import { libc } from "./libc.ts";
+ * // Harmless: the page size, through the one dlopen of libc.
+ * if (Number(libc().sysconf(30)) < 4096) throw new Error();
+ * ```
  */
 export function libc(): Libc {
   lib ??= Deno.dlopen("libc.so.6", SYMBOLS);
   return lib.symbols;
 }
 
-/** errno of the last failed libc call on this thread; call it right after the call. */
+/**
+ * errno of the last failed libc call on this thread; call it right after the call.
+ *
+ * @example
+ * ```ts
+ * import { cString, lastErrno, libc } from "./libc.ts";
+ * // open(2) of a missing file fails with ENOENT (2).
+ * if (libc().open(cString("/nonexistent/kexec-doc-test"), 0, 0) !== -1 || lastErrno() !== 2) {
+ *   throw new Error();
+ * }
+ * ```
+ */
 export function lastErrno(): number {
   const p = libc().__errno_location();
   return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
 }
 
-/** NUL-terminated UTF-8 bytes of a path, for libc calls. */
+/**
+ * NUL-terminated UTF-8 bytes of a path, for libc calls.
+ *
+ * @example
+ * ```ts
+ * import { cString } from "./libc.ts";
+ * const c = cString("/proc");
+ * if (c.length !== 6 || c[5] !== 0) throw new Error();
+ * ```
+ */
 export function cString(s: string): Uint8Array<ArrayBuffer> {
   const bytes = new TextEncoder().encode(s);
   const out = new Uint8Array(bytes.length + 1);
