@@ -12,8 +12,8 @@ import assert from "node:assert/strict";
 import { MAX_ELFCOREHDR_STR_LEN } from "../../lib/arch/validate.ts";
 import { parseSetupHeader, SETUP_HEADER, XLF } from "../../lib/arch/x86_64/setup_header.ts";
 import { ensureTestAssets } from "../../scripts/fetch-test-assets.ts";
-import { expectGuest, type GuestCase, type GuestRun, runGuestCase } from "./harness/guest.ts";
-import type { StepResult } from "./harness/results.ts";
+import { type GuestCase, type GuestRun, runGuestCase } from "./harness/guest.ts";
+import { checker, step, stepInfo, value } from "./harness/checks.ts";
 
 const CASES = new URL("./cases/", import.meta.url).pathname;
 const HOSTILE_LIB_GUEST_PATH = "/e2e/hostile-lib.sh";
@@ -88,34 +88,6 @@ function runHostileCase(spec: GuestCase, facts: KernelFacts): Promise<GuestRun> 
       ...spec.params,
     },
   });
-}
-
-/** Runs `checks` as a test step; on failure prints the serial tail (once per run). */
-function checker(t: Deno.TestContext, run: GuestRun) {
-  let printed = false;
-  return (name: string, checks: (run: GuestRun) => void) =>
-    t.step(name, async () => {
-      if (printed) return checks(run);
-      await expectGuest(run, checks).catch((err) => {
-        printed = true;
-        throw err;
-      });
-    });
-}
-
-function step(run: GuestRun, name: string): StepResult {
-  const found = run.report.steps.get(name);
-  assert.ok(found, `step ${name} did not run (case rc ${run.report.caseRc})`);
-  assert.ok(found.complete, `step ${name} did not finish reporting`);
-  return found;
-}
-
-function stepInfo(s: StepResult): string {
-  return `step ${s.name}: rc=${s.rc}\nstdout: ${s.out.join("\n")}\nstderr: ${s.err.join("\n")}`;
-}
-
-function value(run: GuestRun, name: string): string | undefined {
-  return run.report.values.get(name)?.at(-1);
 }
 
 /** One failing row: its exit code and what stderr must say. */

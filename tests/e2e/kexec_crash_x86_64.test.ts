@@ -6,8 +6,8 @@
  * Deno.test; the checks are its steps. Scripts: tests/e2e/cases/kdump*.sh.
  */
 import assert from "node:assert/strict";
-import { expectGuest, type GuestRun, runGuestCase } from "./harness/guest.ts";
-import type { StepResult } from "./harness/results.ts";
+import { type GuestRun, runGuestCase } from "./harness/guest.ts";
+import { checker, expectRc, stepInfo, value } from "./harness/checks.ts";
 
 /** The crash kernel's command line as given (elfcorehdr= is added by the loader). */
 const CRASH_APPEND = "console=ttyS0 panic=-1 irqpoll nr_cpus=1 reset_devices e2e.kdump=1";
@@ -19,33 +19,6 @@ const VMCORE_TOLERANCE = 0.05;
 /** /proc/vmcore beyond the PT_LOADs: the ELF headers and the merged notes. */
 const VMCORE_HEADER_SLACK = 1 << 20;
 const ELFCOREHDR_ARG = /^elfcorehdr=(0x[0-9a-f]+) /;
-
-function checker(t: Deno.TestContext, run: GuestRun) {
-  let printed = false;
-  return (name: string, checks: (run: GuestRun) => void) =>
-    t.step(name, async () => {
-      if (printed) return checks(run);
-      await expectGuest(run, checks).catch((err) => {
-        printed = true;
-        throw err;
-      });
-    });
-}
-
-function stepInfo(s: StepResult): string {
-  return `step ${s.name}: rc=${s.rc}\nstdout: ${s.out.join("\n")}\nstderr: ${s.err.join("\n")}`;
-}
-
-function expectRc(run: GuestRun, name: string, rc: number): StepResult {
-  const s = run.report.steps.get(name);
-  assert.ok(s, `step ${name} did not run (case rc ${run.report.caseRc})`);
-  assert.equal(s.rc, rc, stepInfo(s));
-  return s;
-}
-
-function value(run: GuestRun, name: string): string | undefined {
-  return run.report.values.get(name)?.at(-1);
-}
 
 /** `start-end : name` lines of /proc/iomem as [start, end) pairs. */
 function iomemRanges(run: GuestRun, name: string): { start: number; end: number }[] {

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { expectGuest, type GuestRun, runGuestCase } from "./harness/guest.ts";
+import { type GuestRun, runGuestCase } from "./harness/guest.ts";
+import { checker, expectRc, stepInfo, value } from "./harness/checks.ts";
 import type { StepResult } from "./harness/results.ts";
 import { defaultCacheDir } from "../../scripts/fetch-test-assets.ts";
 import { writeArchive } from "../../scripts/mkinitramfs.ts";
@@ -50,34 +51,6 @@ interface PlannedSegment {
   mem: number;
   memsz: number;
   bufsz: number;
-}
-
-/** Runs `checks` as a test step; on failure prints the serial tail (once per run). */
-function checker(t: Deno.TestContext, run: GuestRun) {
-  let printed = false;
-  return (name: string, checks: (run: GuestRun) => void) =>
-    t.step(name, async () => {
-      if (printed) return checks(run);
-      await expectGuest(run, checks).catch((err) => {
-        printed = true;
-        throw err;
-      });
-    });
-}
-
-function stepInfo(s: StepResult): string {
-  return `step ${s.name}: rc=${s.rc}\nstdout: ${s.out.join("\n")}\nstderr: ${s.err.join("\n")}`;
-}
-
-function expectRc(run: GuestRun, name: string, rc: number): StepResult {
-  const s = run.report.steps.get(name);
-  assert.ok(s, `step ${name} did not run (case rc ${run.report.caseRc})`);
-  assert.equal(s.rc, rc, stepInfo(s));
-  return s;
-}
-
-function value(run: GuestRun, name: string): string | undefined {
-  return run.report.values.get(name)?.at(-1);
 }
 
 function expectSecondStage(run: GuestRun): void {

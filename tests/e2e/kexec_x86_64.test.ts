@@ -4,8 +4,8 @@
  * reported. The scripts are in tests/e2e/cases/.
  */
 import assert from "node:assert/strict";
-import { expectGuest, type GuestRun, runGuestCase } from "./harness/guest.ts";
-import type { StepResult } from "./harness/results.ts";
+import { type GuestRun, runGuestCase } from "./harness/guest.ts";
+import { checker, expectRc, stepInfo, value } from "./harness/checks.ts";
 
 /** Command line for the second kernel: quotes and spaces must arrive byte for byte. */
 const KEXEC_APPEND = `console=ttyS0 panic=-1 e2e.arg="a b" x=1 e2e.sq='c d'`;
@@ -14,39 +14,6 @@ const CRASH_APPEND = "console=ttyS0 panic=-1 irqpoll nr_cpus=1 reset_devices e2e
 const CRASH_KERNEL_ARGS = ["crashkernel=256M"];
 const ET_CORE = 4;
 const EM_X86_64 = 62;
-
-/** Runs `checks` as a test step; on failure prints the serial tail (once per run). */
-function checker(t: Deno.TestContext, run: GuestRun) {
-  let printed = false;
-  return (name: string, checks: (run: GuestRun) => void) =>
-    t.step(name, async () => {
-      if (printed) return checks(run);
-      await expectGuest(run, checks).catch((err) => {
-        printed = true;
-        throw err;
-      });
-    });
-}
-
-function step(run: GuestRun, name: string): StepResult {
-  const found = run.report.steps.get(name);
-  assert.ok(found, `step ${name} did not run (case rc ${run.report.caseRc})`);
-  return found;
-}
-
-function stepInfo(s: StepResult): string {
-  return `step ${s.name}: rc=${s.rc}\nstdout: ${s.out.join("\n")}\nstderr: ${s.err.join("\n")}`;
-}
-
-function expectRc(run: GuestRun, name: string, rc: number): StepResult {
-  const s = step(run, name);
-  assert.equal(s.rc, rc, stepInfo(s));
-  return s;
-}
-
-function value(run: GuestRun, name: string): string | undefined {
-  return run.report.values.get(name)?.at(-1);
-}
 
 /** `-S --json` output; its exit status follows -S (1 when the checked image is loaded). */
 function json(run: GuestRun, name: string, rc: number) {
