@@ -27,6 +27,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { KexecError } from "../errors.ts";
 
 /** Metadata common to every kind of entry. */
@@ -369,15 +370,9 @@ function blankFields(): HeaderFields {
   };
 }
 
+// A lone part is returned as is: most entries are a single header.
 function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }
 
 function sizeMismatch(path: string, declared: number, got: number): KexecError {

@@ -22,6 +22,7 @@
 import type { Arch } from "../abi.ts";
 import { KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD, KEXEC_ON_CRASH, PATHS } from "../abi.ts";
 import { KexecError } from "../errors.ts";
+import { concatBytes } from "../bytes.ts";
 import { Errno } from "./errno.ts";
 import { openError } from "./host.ts";
 import type { OpenedFile, Output, System } from "./system.ts";
@@ -234,14 +235,7 @@ export class RecordingSystem implements System {
   }
   concatFiles(files: readonly OpenedFile[], name: string): OpenedFile {
     this.calls.push({ op: "concat", paths: files.map((f) => f.path) });
-    const parts = files.map((f) => this.mapFile(f));
-    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      bytes.set(p, off);
-      off += p.length;
-    }
-    return this.memfdFrom(bytes, name);
+    return this.memfdFrom(concatBytes(files.map((f) => this.mapFile(f))), name);
   }
   memfdFrom(bytes: Uint8Array, name: string): OpenedFile {
     this.calls.push({ op: "memfd", name, size: bytes.length });

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../../lib/bytes.ts";
 import type { Rng } from "./rng.ts";
 
 /** A header field the mutator aims at (offset and width in bytes). */
@@ -123,13 +124,7 @@ function readField(
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function hotOffset(rng: Rng, bytes: Uint8Array, shape: ByteShape): number {

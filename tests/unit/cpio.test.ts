@@ -8,6 +8,7 @@ import {
   NewcEncoder,
   newcPadding,
 } from "../../lib/initramfs/cpio.ts";
+import { concatBytes } from "../../lib/bytes.ts";
 import { KexecError } from "../../lib/errors.ts";
 
 const text = new TextEncoder();
@@ -74,13 +75,7 @@ function parseNewc(bytes: Uint8Array): Record[] {
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const c of chunks) parts.push(c);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 Deno.test("newc: a single file's header matches the format byte for byte", () => {
@@ -190,12 +185,7 @@ Deno.test("newc: streamed content is passed through without copying", async () =
   ) seen.push(chunk);
   assert.ok(seen.includes(big), "the 1 MiB chunk is yielded as is");
   assert.ok(seen.includes(tail));
-  const bytes = new Uint8Array(seen.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of seen) {
-    bytes.set(c, at);
-    at += c.length;
-  }
+  const bytes = concatBytes(seen);
   const [rec] = parseNewc(bytes);
   assert.equal(rec.data.length, big.length + 3);
   assert.deepEqual([...rec.data.subarray(big.length)], [1, 2, 3]);

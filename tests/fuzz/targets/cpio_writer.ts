@@ -8,6 +8,7 @@
  * @module
  */
 
+import { concatBytes } from "../../../lib/bytes.ts";
 import { KexecError } from "../../../lib/errors.ts";
 import {
   archivePath,
@@ -214,14 +215,7 @@ function contentOf(e: CpioEntry): Uint8Array {
   if (e.type === "symlink") return encoder.encode(e.target);
   if (e.type !== "file") return new Uint8Array(0);
   if ("data" in e) return e.data;
-  const chunks = [...e.chunks as Iterable<Uint8Array>];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(e.chunks as Iterable<Uint8Array>);
 }
 
 function checkArchive(input: CpioInput, bytes: Uint8Array): void {
@@ -258,13 +252,7 @@ function checkArchive(input: CpioInput, bytes: Uint8Array): void {
 async function streamed(input: CpioInput): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const chunk of newcChunks(input.entries, input.options)) parts.push(chunk);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** newcArchive and newcChunks with fuzzed entries; the output is read back. */
