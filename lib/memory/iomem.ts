@@ -7,7 +7,7 @@
  */
 
 import { KexecError } from "../errors.ts";
-import { parseHexAddress, sortRanges } from "./memmap.ts";
+import { E820_TYPE_NAMES, parseHexAddress, sortRanges } from "./memmap.ts";
 import type { MemoryKind, MemoryRange } from "./types.ts";
 
 /** One /proc/iomem resource; `end` is exclusive (the file prints it inclusive). */
@@ -25,18 +25,12 @@ export interface IomemNode {
 const IOMEM_LINE = /^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$/;
 const INDENT_PER_LEVEL = 2;
 
-// Top-level names that are e820 memory on x86 (x86_64-boot.md §4.1); every
-// other top-level resource (PCI windows, APIC, ROM) is not memory at all.
+// Top-level names that are e820 memory on x86, plus lower-case "reserved"
+// (memblock reservations); every other top-level resource (PCI windows, APIC,
+// ROM) is not memory at all.
 const IOMEM_TOP_LEVEL_KINDS: ReadonlyMap<string, MemoryKind> = new Map([
-  ["System RAM", "ram"],
-  ["Reserved", "reserved"],
+  ...E820_TYPE_NAMES,
   ["reserved", "reserved"],
-  ["ACPI Tables", "acpi"],
-  ["ACPI Non-volatile Storage", "nvs"],
-  ["Unusable memory", "unusable"],
-  ["Persistent Memory", "pmem"],
-  ["Persistent Memory (legacy)", "pram"],
-  ["Soft Reserved", "soft-reserved"],
 ]);
 
 /**

@@ -16,9 +16,12 @@ export interface FirmwareMemmapEntry {
   readonly type: string;
 }
 
-// Type strings printed by the kernel's e820_type_to_string(); anything else is
-// treated as reserved, which is what an unknown e820 type means (x86_64-boot.md §4.1).
-const FIRMWARE_TYPE_KINDS: ReadonlyMap<string, MemoryKind> = new Map([
+/**
+ * Names the kernel's e820_type_to_string() prints, in /sys/firmware/memmap and
+ * at the top of /proc/iomem (x86_64-boot.md §4.1). In memmap anything else is
+ * treated as reserved, which is what an unknown e820 type means.
+ */
+export const E820_TYPE_NAMES: ReadonlyMap<string, MemoryKind> = new Map([
   ["System RAM", "ram"],
   ["Reserved", "reserved"],
   ["ACPI Tables", "acpi"],
@@ -41,7 +44,7 @@ const FIRMWARE_TYPE_KINDS: ReadonlyMap<string, MemoryKind> = new Map([
  * ```
  */
 export function firmwareTypeKind(type: string): MemoryKind {
-  return FIRMWARE_TYPE_KINDS.get(type.trim()) ?? "reserved";
+  return E820_TYPE_NAMES.get(type.trim()) ?? "reserved";
 }
 
 /**
