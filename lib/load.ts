@@ -10,7 +10,7 @@ import { KEXEC_FILE_DEBUG, PATHS } from "./abi.ts";
 import type { SyscallMode } from "./cli/invocation.ts";
 import { syscallError } from "./diagnose.ts";
 import { ExitCode, KexecError } from "./errors.ts";
-import { lockedDown, parseFlag, readHostFacts } from "./facts.ts";
+import { type HostFacts, lockedDown, parseFlag, readHostFacts } from "./facts.ts";
 import { requireNativeImage } from "./formats/require.ts";
 import { requireFitsCrashRegion } from "./plan/crash_fit.ts";
 import { describeFileFlags, planFileLoad } from "./plan/file_load.ts";
@@ -77,6 +77,8 @@ export interface LoadResult {
   readonly plans: readonly LoadPlan[];
   /** The calls made, in order. */
   readonly attempts: readonly Attempt[];
+  /** Lockdown ruled kexec_load out (auto mode then never falls back). */
+  readonly locked: boolean;
 }
 
 /** errno values after which auto mode falls back to kexec_load (kexec-abi.md §7.1). */
@@ -162,12 +164,13 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       return f;
     });
 
+    const initrdSize = initrdFiles.reduce((n, f) => n + f.size, 0);
     if (req.crash && facts.crashSize !== undefined) {
       requireFitsCrashRegion({
         kernelPath: req.kernel,
         kernelSize: kernel.size,
         initrdPaths: req.initrds,
-        initrdSize: initrdFiles.reduce((n, f) => n + f.size, 0),
+        initrdSize,
         crashSize: facts.crashSize,
       });
     }
@@ -194,8 +197,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
         const e = cmdlineTooLong(cmdlineLength, max, req.kernel, syscall);
         if (locked && req.syscall === "auto" && check.fitsSegmentLoad) {
           throw new KexecError(
-            `${e.message}; kexec_load would accept it, but the kernel is locked down ` +
-              `(${facts.lockdown}), which refuses kexec_load`,
+            `${e.message}; kexec_load would accept it, but ${lockdownRefusesKexecLoad(facts)}`,
             { hint: e.hint },
           );
         }
@@ -221,8 +223,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       }
       if (!useLoad) {
         throw new KexecError(
-          `${why}; kexec_load would accept it, but the kernel is locked down ` +
-            `(${facts.lockdown}), which refuses kexec_load`,
+          `${why}; kexec_load would accept it, but ${lockdownRefusesKexecLoad(facts)}`,
           { hint: "use a signed kernel that sets XLF_CAN_BE_LOADED_ABOVE_4G" },
         );
       }
@@ -233,8 +234,9 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
 
     let initrd: OpenedFile | null = initrdFiles[0] ?? null;
     if (initrdFiles.length > 1) {
-      const total = initrdFiles.reduce((n, f) => n + f.size, 0);
-      notes.push(`initrds concatenated in order: ${req.initrds.join(" + ")} (${total} bytes)`);
+      notes.push(
+        `initrds concatenated in order: ${req.initrds.join(" + ")} (${initrdSize} bytes)`,
+      );
       if (!req.dryRun) {
         initrd = sys.concatFiles(initrdFiles, "initrd");
         opened.push(initrd);
@@ -259,7 +261,10 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     // In auto mode the segment plan is built only when it is needed (after a
     // fallback-class errno) or to show it in a dry run.
     const segmentPlan = (): SegmentLoadPlan => {
-      const initrdBytes = initrd ? mapInitrd(sys, initrd, initrdFiles, req.dryRun) : null;
+      const initrdBytes = initrd === null ? null : initrdFiles.length > 1 && req.dryRun
+        // A dry run creates no memfd; a buffer of the right size stands in for the layout.
+        ? new Uint8Array(initrdSize)
+        : sys.mapFile(initrd);
       const plan = planSegmentLoad(sys, {
         kernelPath: req.kernel,
         kernel: kernelBytes,
@@ -290,31 +295,32 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
           rep.warn(`kexec_load fallback could not be planned: ${(e as Error).message}`);
         }
       }
-      return { plans, attempts };
+      return { plans, attempts, locked };
     }
 
     if (filePlan) {
       const errno = callFile(sys, filePlan, req.debug ?? false, attempts, rep);
-      if (errno === 0) return confirm(sys, req, rep, "kexec_file_load", plans, attempts);
-      const fallbackClass = FALLBACK_ERRNOS.includes(errno);
-      const ctx = {
-        call: "kexec_file_load" as const,
-        syscall: "kexec_file_load",
-        crash: req.crash,
-      };
-      if (req.syscall === "file") {
-        throw syscallError(
-          errno,
-          { ...ctx, facts: readHostFacts(sys) },
-          fallbackClass ? ExitCode.FILE_SYSCALL_UNAVAILABLE : ExitCode.FAILURE,
-        );
+      if (errno === 0) {
+        return confirm(sys, req, rep, "kexec_file_load", { plans, attempts, locked });
       }
-      if (!fallbackClass) throw syscallError(errno, { ...ctx, facts: readHostFacts(sys) });
-      if (locked) {
-        const e = syscallError(errno, { ...ctx, facts: readHostFacts(sys) });
+      const fallbackClass = FALLBACK_ERRNOS.includes(errno);
+      if (req.syscall === "file" || !fallbackClass || locked) {
+        const e = syscallError(
+          errno,
+          {
+            call: "kexec_file_load",
+            syscall: "kexec_file_load",
+            crash: req.crash,
+            facts: readHostFacts(sys),
+          },
+          req.syscall === "file" && fallbackClass
+            ? ExitCode.FILE_SYSCALL_UNAVAILABLE
+            : ExitCode.FAILURE,
+        );
+        if (req.syscall === "file" || !fallbackClass) throw e;
         throw new KexecError(
-          `${e.message}; not falling back to kexec_load because the kernel is locked down ` +
-            `(${facts.lockdown}), which refuses kexec_load`,
+          `${e.message}; not falling back to kexec_load because ` +
+            lockdownRefusesKexecLoad(facts),
           { hint: e.hint, syscall: e.syscall, errno: e.errno },
         );
       }
@@ -329,7 +335,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       ? corruptSegment(planned, req.testCorruptSegment, rep)
       : planned;
     const errno = callSegments(sys, plan, attempts, rep);
-    if (errno === 0) return confirm(sys, req, rep, "kexec_load", plans, attempts);
+    if (errno === 0) return confirm(sys, req, rep, "kexec_load", { plans, attempts, locked });
     const first = attempts.find((a) => a.syscall === "kexec_file_load");
     const err = syscallError(errno, {
       call: "kexec_load",
@@ -345,6 +351,14 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
   } finally {
     for (const f of opened) sys.close(f);
   }
+}
+
+/**
+ * Why kexec_load is out under lockdown, in the words every refusal uses:
+ * "the kernel is locked down (integrity), which refuses kexec_load".
+ */
+function lockdownRefusesKexecLoad(facts: HostFacts): string {
+  return `the kernel is locked down (${facts.lockdown}), which refuses kexec_load`;
 }
 
 /** The plan with one byte of segment `name` flipped (a private copy; digests unchanged). */
@@ -364,19 +378,6 @@ function corruptSegment(plan: SegmentLoadPlan, name: string, rep: Reporter): Seg
     ...plan,
     segments: plan.segments.map((s) => s === target ? { ...s, buf } : s),
   };
-}
-
-function mapInitrd(
-  sys: System,
-  initrd: OpenedFile,
-  files: readonly OpenedFile[],
-  dryRun: boolean | undefined,
-): Uint8Array {
-  if (files.length > 1 && dryRun) {
-    // A dry run creates no memfd; a buffer of the right size stands in for the layout.
-    return new Uint8Array(files.reduce((n, f) => n + f.size, 0));
-  }
-  return sys.mapFile(initrd);
 }
 
 function callFile(
@@ -434,8 +435,7 @@ function confirm(
   req: LoadRequest,
   rep: Reporter,
   used: "kexec_file_load" | "kexec_load",
-  plans: readonly LoadPlan[],
-  attempts: readonly Attempt[],
+  result: Omit<LoadResult, "used">,
 ): LoadResult {
   const state = parseFlag(sys.readText(req.crash ? PATHS.kexecCrashLoaded : PATHS.kexecLoaded));
   const initrd = req.initrds.length === 0 ? "no initrd" : `initrd ${req.initrds.join(" + ")}`;
@@ -444,5 +444,5 @@ function confirm(
     `loaded ${image(req.crash)} ${req.kernel} with ${used} (${initrd}; command line ` +
       `${new TextEncoder().encode(req.cmdline).length} bytes)${check}`,
   );
-  return { used, plans, attempts };
+  return { ...result, used };
 }

@@ -8,9 +8,9 @@
 import { resolveCmdline } from "../cmdline.ts";
 import { ExitCode, formatError, KexecError } from "../errors.ts";
 import { execKernel } from "../exec.ts";
-import { lockedDown, readHostFacts } from "../facts.ts";
+import { readHostFacts } from "../facts.ts";
 import { FALLBACK_ERRNOS, loadKernel } from "../load.ts";
-import { stderrReporter } from "../report.ts";
+import { type Reporter, stderrReporter } from "../report.ts";
 import { formatStatus, readStatus, statusExitCode } from "../status.ts";
 import { errnoName } from "../sys/errno.ts";
 import type { System } from "../sys/system.ts";
@@ -75,7 +75,7 @@ async function run(inv: Invocation, sys: System): Promise<number> {
     }
     case "load":
     case "load-exec": {
-      load(inv, sys);
+      load(inv, sys, rep);
       if (inv.action === "load") {
         if (inv.implicitLoad && !inv.dryRun) {
           rep.info("no action given: loaded only; boot it with 'kexec -e' or 'systemctl kexec'");
@@ -83,10 +83,10 @@ async function run(inv: Invocation, sys: System): Promise<number> {
         return ExitCode.OK;
       }
       if (inv.dryRun) return ExitCode.OK;
-      return await exec(inv, sys);
+      return await exec(inv, sys, rep);
     }
     case "exec":
-      return await exec(inv, sys);
+      return await exec(inv, sys, rep);
     case "jump-back-helper": {
       const plan = loadJumpBackHelper(sys, { entry: inv.entry, dryRun: inv.dryRun }, rep);
       if (inv.dryRun) {
@@ -103,8 +103,7 @@ async function run(inv: Invocation, sys: System): Promise<number> {
   return ExitCode.OK;
 }
 
-function load(inv: Invocation, sys: System): void {
-  const rep = stderrReporter(sys.io, inv.debug);
+function load(inv: Invocation, sys: System, rep: Reporter): void {
   const cmdline = resolveCmdline({
     commandLine: inv.commandLine,
     reuse: inv.reuseCmdline,
@@ -129,12 +128,11 @@ function load(inv: Invocation, sys: System): void {
     testCorruptSegment: inv.testCorruptSegment,
   }, rep);
   if (!inv.dryRun) return;
-  const locked = lockedDown(readHostFacts(sys));
   const fallback = inv.syscall === "file"
     ? "kexec_file_load only"
     : inv.syscall === "load"
     ? "kexec_load only"
-    : locked
+    : result.locked
     ? "kexec_file_load only: the kernel is locked down, so kexec_load would be refused"
     : `kexec_file_load first; kexec_load only after ${FALLBACK_ERRNOS.map(errnoName).join(", ")}`;
   printDry(sys, inv, {
@@ -146,8 +144,7 @@ function load(inv: Invocation, sys: System): void {
   });
 }
 
-async function exec(inv: Invocation, sys: System): Promise<number> {
-  const rep = stderrReporter(sys.io, inv.debug);
+async function exec(inv: Invocation, sys: System, rep: Reporter): Promise<number> {
   const steps = await execKernel(sys, {
     noSync: inv.noSync,
     noIfdown: inv.noIfdown,
