@@ -6,12 +6,12 @@
  */
 
 import { describeFileFlags } from "../plan/file_load.ts";
+import { segmentTableLines } from "../plan/segment_table.ts";
 import { describeSegmentFlags } from "../plan/segment_flags.ts";
 
 export { describeSegmentFlags };
-import type { LoadPlan, SegmentLoadPlan } from "../plan/types.ts";
-
-const hex = (n: number) => `0x${n.toString(16)}`;
+import type { LoadPlan } from "../plan/types.ts";
+import { hex } from "../format.ts";
 
 /**
  * A plan as plain JSON-ready data.
@@ -58,19 +58,6 @@ export function planToJson(plan: LoadPlan): Record<string, unknown> {
     case "unload":
       return { syscall: plan.syscall, crash: plan.crash };
   }
-}
-
-function segmentLines(plan: SegmentLoadPlan): string[] {
-  const rows = plan.segments.map((s, i) =>
-    `    ${String(i).padStart(2)}  ${s.name.padEnd(12)} ${hex(s.mem).padStart(18)} ` +
-    `${hex(s.memsz).padStart(12)} ${hex(s.buf.length).padStart(12)}`
-  );
-  return [
-    `    ${"#".padStart(2)}  ${"name".padEnd(12)} ${"mem".padStart(18)} ${"memsz".padStart(12)} ${
-      "bufsz".padStart(12)
-    }`,
-    ...rows,
-  ];
 }
 
 /**
@@ -122,7 +109,7 @@ export function planToText(plan: LoadPlan): string {
         } bytes + NUL)`,
       );
       lines.push(`  segments (${plan.segments.length}):`);
-      lines.push(...segmentLines(plan));
+      lines.push(...segmentTableLines(plan.segments).map((line) => `  ${line}`));
       break;
     }
     case "unload":

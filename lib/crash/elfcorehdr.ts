@@ -19,6 +19,7 @@
 import { KexecError } from "../errors.ts";
 import { ELF, ELF64_EHDR, ELF64_PHDR, ELF_MAGIC } from "./elf64.ts";
 import type { AddressRange } from "./ranges.ts";
+import { hex } from "../format.ts";
 
 /** One CPU's crash note buffer (/sys/devices/system/cpu/cpuN/crash_notes{,_size}). */
 export interface CpuCrashNote {
@@ -226,7 +227,6 @@ export function describeElfCoreHeader(headers: readonly ElfCoreProgramHeader[]):
   const ramBytes = headers
     .filter((h) => h.what === "RAM")
     .reduce((sum, h) => sum + h.memsz, 0n);
-  const hex = (n: bigint) => `0x${n.toString(16)}`;
   const summary = `ELF64 ET_CORE, ${headers.length} program headers ` +
     `(${count((h) => h.type === ELF.PT_NOTE && h.what !== "VMCOREINFO")} CPU notes, ` +
     `${count((h) => h.what === "VMCOREINFO")} VMCOREINFO, ` +

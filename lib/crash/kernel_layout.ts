@@ -11,6 +11,7 @@
 import { findIomem, type IomemNode } from "../memory/iomem.ts";
 import type { KernelTextMapping } from "./elfcorehdr.ts";
 import type { KcoreLoad, KernelSymbols } from "./sources.ts";
+import { hex } from "../format.ts";
 
 /** Direct-map base of x86_64 with 4-level paging and no memory randomisation. */
 export const X86_64_PAGE_OFFSET_4LEVEL = 0xffff888000000000n;
@@ -27,8 +28,6 @@ export interface Derived<T> {
   /** One line for the plan's notes. */
   readonly note: string;
 }
-
-const hex = (n: bigint | number) => `0x${n.toString(16)}`;
 
 /**
  * `PAGE_OFFSET` from /proc/kcore: its lowest kernel-half PT_LOAD is the direct

@@ -16,7 +16,7 @@ import { KEXEC_ON_CRASH, PATHS } from "../abi.ts";
 import { KexecError } from "../errors.ts";
 import { type BzImagePlanInput, planBzImage64 } from "../arch/x86_64/bzimage.ts";
 import { parseSetupHeader } from "../arch/x86_64/setup_header.ts";
-import { hex } from "../memory/memmap.ts";
+import { hex } from "../format.ts";
 import type { SegmentLoadPlan } from "../plan/types.ts";
 import { crashCmdline } from "./cmdline.ts";
 import { dumpRamRanges, systemRamRanges } from "./dump_ranges.ts";

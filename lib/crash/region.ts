@@ -13,7 +13,7 @@
 
 import { ExitCode, KexecError } from "../errors.ts";
 import { findIomem, type IomemNode } from "../memory/iomem.ts";
-import { hex } from "../memory/memmap.ts";
+import { hex } from "../format.ts";
 import type { AddressRange } from "./ranges.ts";
 
 /** Name of the crash reservation in /proc/iomem. */

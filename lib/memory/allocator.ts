@@ -15,7 +15,8 @@
 
 import { KEXEC_SEGMENT_MAX } from "../abi.ts";
 import { KexecError } from "../errors.ts";
-import { hex, ramRanges } from "./memmap.ts";
+import { hex } from "../format.ts";
+import { ramRanges } from "./memmap.ts";
 import type { MemoryRange } from "./types.ts";
 
 /** Which end of the free space a placement prefers. */

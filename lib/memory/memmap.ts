@@ -7,6 +7,7 @@
  */
 
 import { KexecError } from "../errors.ts";
+import { hex } from "../format.ts";
 import type { MemoryKind, MemoryRange } from "./types.ts";
 
 /** One /sys/firmware/memmap/N directory as text: `start` and `end` are hex, `end` inclusive. */
@@ -160,19 +161,6 @@ export function ramRanges(ranges: readonly MemoryRange[]): MemoryRange[] {
  */
 export function totalBytes(ranges: readonly MemoryRange[], kind: MemoryKind): number {
   return ranges.reduce((sum, r) => sum + (r.kind === kind ? r.end - r.start : 0), 0);
-}
-
-/**
- * Formats an address as lowercase hex with `0x`.
- *
- * @example
- * ```ts
- * import { hex } from "./memmap.ts";
- * if (hex(0x1000000) !== "0x1000000") throw new Error();
- * ```
- */
-export function hex(value: number): string {
-  return `0x${value.toString(16)}`;
 }
 
 /**

@@ -5,8 +5,7 @@
  */
 
 import { KEXEC_ARCH, KEXEC_ARCH_MASK, KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT } from "../abi.ts";
-
-const hex = (n: number) => `0x${n.toString(16)}`;
+import { hex } from "../format.ts";
 
 /**
  * Names of the kexec_load flag bits and architecture field.

@@ -7,6 +7,7 @@
 
 import { KEXEC_SEGMENT_MAX } from "../abi.ts";
 import type { Segment } from "./types.ts";
+import { hex } from "../format.ts";
 
 /** u64 slots per `struct kexec_segment`. */
 export const KEXEC_SEGMENT_FIELDS = {
@@ -55,4 +56,29 @@ export function segmentTable(
     table[at + KEXEC_SEGMENT_FIELDS.memsz] = BigInt(segment.memsz);
   });
   return table;
+}
+
+/**
+ * Lines of the segment table for `-d` and `--dry-run`: index, name, mem,
+ * memsz, bufsz.
+ *
+ * @example
+ * ```ts
+ * import { segmentTableLines } from "./segment_table.ts";
+ * const lines = segmentTableLines([
+ *   { name: "kernel", buf: new Uint8Array(3), mem: 0x1000000, memsz: 0x1000 },
+ * ]);
+ * if (!lines[1].includes("kernel") || !lines[1].includes("0x1000000")) throw new Error();
+ * ```
+ */
+export function segmentTableLines(segments: readonly Segment[]): string[] {
+  const row = (cells: string[]) =>
+    `  ${cells[0].padStart(2)}  ${cells[1].padEnd(12)} ${cells[2].padStart(18)} ` +
+    `${cells[3].padStart(12)} ${cells[4].padStart(12)}`;
+  return [
+    row(["#", "name", "mem", "memsz", "bufsz"]),
+    ...segments.map((s, i) =>
+      row([String(i), s.name, hex(s.mem), hex(s.memsz), hex(s.buf.length)])
+    ),
+  ];
 }

@@ -17,6 +17,7 @@ import {
 } from "../abi.ts";
 import { KexecError } from "../errors.ts";
 import type { SegmentLoadPlan } from "./types.ts";
+import { hex } from "../format.ts";
 
 /** What the checks need to know about the machine. */
 export interface SegmentRules {
@@ -30,8 +31,6 @@ export interface SegmentRules {
 
 const KNOWN_FLAGS = KEXEC_ON_CRASH | KEXEC_PRESERVE_CONTEXT | KEXEC_UPDATE_ELFCOREHDR |
   KEXEC_CRASH_HOTPLUG_SUPPORT;
-
-const hex = (n: number) => `0x${n.toString(16)}`;
 
 function refuse(what: string, errno: string, hint: string): KexecError {
   return new KexecError(`${what} (kexec_load would fail with ${errno}); nothing was loaded`, {

@@ -26,7 +26,7 @@
  */
 
 import { KexecError } from "../../errors.ts";
-import { hex } from "../../memory/memmap.ts";
+import { hex } from "../../format.ts";
 import { E820_MAX_ENTRIES_ZEROPAGE, type E820Entry, encodeE820 } from "./e820.ts";
 import { LOADFLAGS, SETUP_HEADER, type SetupHeader } from "./setup_header.ts";
 

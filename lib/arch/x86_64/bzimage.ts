@@ -31,8 +31,10 @@ import {
   type PlacementRequest,
   SegmentAllocator,
 } from "../../memory/allocator.ts";
-import { formatRange, hex, ramRanges, totalBytes } from "../../memory/memmap.ts";
+import { hex } from "../../format.ts";
+import { formatRange, ramRanges, totalBytes } from "../../memory/memmap.ts";
 import type { MemoryRange } from "../../memory/types.ts";
+import { segmentTableLines } from "../../plan/segment_table.ts";
 import type { Segment, SegmentLoadPlan } from "../../plan/types.ts";
 import { BOOT_PARAMS, buildBootParams } from "./boot_params.ts";
 import { encodeCmdline } from "./cmdline.ts";
@@ -435,31 +437,6 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
     cmdline,
     notes,
   };
-}
-
-/**
- * Lines of the segment table for `-d` and `--dry-run`: index, name, mem,
- * memsz, bufsz.
- *
- * @example
- * ```ts
- * import { segmentTableLines } from "./bzimage.ts";
- * const lines = segmentTableLines([
- *   { name: "kernel", buf: new Uint8Array(3), mem: 0x1000000, memsz: 0x1000 },
- * ]);
- * if (!lines[1].includes("kernel") || !lines[1].includes("0x1000000")) throw new Error();
- * ```
- */
-export function segmentTableLines(segments: readonly Segment[]): string[] {
-  const row = (cells: string[]) =>
-    `  ${cells[0].padStart(2)}  ${cells[1].padEnd(12)} ${cells[2].padStart(18)} ` +
-    `${cells[3].padStart(12)} ${cells[4].padStart(12)}`;
-  return [
-    row(["#", "name", "mem", "memsz", "bufsz"]),
-    ...segments.map((s, i) =>
-      row([String(i), s.name, hex(s.mem), hex(s.memsz), hex(s.buf.length)])
-    ),
-  ];
 }
 
 /**

@@ -8,7 +8,7 @@
 
 import { KexecError } from "../../errors.ts";
 import { isPowerOfTwo } from "../../memory/allocator.ts";
-import { hex } from "../../memory/memmap.ts";
+import { hex } from "../../format.ts";
 
 /**
  * Setup header field offsets. They are file offsets in the bzImage and, since
