@@ -32,29 +32,6 @@ export interface Explanation {
   readonly hint: string;
 }
 
-const SIGNATURE_ERRNOS: readonly number[] = [
-  Errno.EKEYREJECTED,
-  Errno.ENOKEY,
-  Errno.EBADMSG,
-  Errno.ENODATA,
-  Errno.ENOPKG,
-  Errno.ELIBBAD,
-  Errno.EMSGSIZE,
-];
-
-/**
- * errno values that are signature-verification failures of kexec_file_load.
- *
- * @example
- * ```ts
- * import { isSignatureErrno } from "./diagnose.ts";
- * if (!isSignatureErrno(129) || isSignatureErrno(22)) throw new Error(); // EKEYREJECTED, EINVAL
- * ```
- */
-export function isSignatureErrno(errno: number): boolean {
-  return SIGNATURE_ERRNOS.includes(errno);
-}
-
 function explainEperm(ctx: FailureContext): Explanation {
   const f = ctx.facts;
   if (f.capSysBoot === false) {
