@@ -7,29 +7,8 @@
  * @module
  */
 
-/** CPU architectures the tool runs on, named as `Deno.build.arch` names them. */
+/** CPU architectures the tool runs on, named as `Deno.build.arch` names them (lib/arch/abi.ts). */
 export type Arch = "x86_64" | "aarch64";
-
-/** System call numbers per architecture (kexec-abi.md §1). */
-export const SYSCALLS: Record<
-  Arch,
-  {
-    kexec_load: number;
-    kexec_file_load: number;
-    reboot: number;
-    memfd_create: number;
-    getrandom: number;
-  }
-> = {
-  x86_64: { kexec_load: 246, kexec_file_load: 320, reboot: 169, memfd_create: 319, getrandom: 318 },
-  aarch64: {
-    kexec_load: 104,
-    kexec_file_load: 294,
-    reboot: 142,
-    memfd_create: 279,
-    getrandom: 278,
-  },
-};
 
 /** `kexec_load(2)` flags (kexec-abi.md §2.2). */
 export const KEXEC_ON_CRASH = 0x1;
@@ -41,11 +20,6 @@ export const KEXEC_UPDATE_ELFCOREHDR = 0x4;
 export const KEXEC_CRASH_HOTPLUG_SUPPORT = 0x8;
 /** High 16 bits of the kexec_load flags: the image's architecture. */
 export const KEXEC_ARCH_MASK = 0xffff0000;
-/** The kexec_load architecture value (ELF machine << 16) per architecture. */
-export const KEXEC_ARCH: Record<Arch, number> = {
-  x86_64: 0x003e0000,
-  aarch64: 0x00b70000,
-};
 /** Most segments one kexec_load call accepts (`KEXEC_SEGMENT_MAX`). */
 export const KEXEC_SEGMENT_MAX = 16;
 /** Bytes per `struct kexec_segment` on 64-bit kernels: buf, bufsz, mem, memsz (u64 each). */
@@ -100,16 +74,3 @@ export const PATHS = {
 
 /** `CAP_SYS_BOOT` bit number in the capability sets of /proc/self/status. */
 export const CAP_SYS_BOOT = 22;
-
-/**
- * Maps `Deno.build.arch` to an {@link Arch}, or undefined where kexec is not supported.
- *
- * @example
- * ```ts
- * import { archOf } from "./abi.ts";
- * if (archOf("x86_64") !== "x86_64" || archOf("aarch64") !== "aarch64") throw new Error();
- * ```
- */
-export function archOf(buildArch: string): Arch | undefined {
-  return buildArch === "x86_64" || buildArch === "aarch64" ? buildArch : undefined;
-}

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { KEXEC_ARCH, KEXEC_PRESERVE_CONTEXT, PATHS } from "./abi.ts";
+import { KEXEC_PRESERVE_CONTEXT, PATHS } from "./abi.ts";
+import { hostArchAbi } from "./arch/abi.ts";
 import { splitKernelArgs } from "./cmdline.ts";
 import { syscallError } from "./diagnose.ts";
 import { ExitCode, KexecError } from "./errors.ts";
@@ -36,7 +37,7 @@ import type { System } from "./sys/system.ts";
  * ```
  */
 export function requireKexecJump(sys: System): void {
-  const flags = KEXEC_PRESERVE_CONTEXT | KEXEC_ARCH[sys.arch];
+  const flags = KEXEC_PRESERVE_CONTEXT | hostArchAbi(sys.arch).kexecArch;
   const errno = sys.probeKexecLoadFlags(flags);
   if (errno === Errno.EFAULT) return;
   if (errno === Errno.EINVAL) {
@@ -139,7 +140,7 @@ export function loadJumpBackHelper(
       { hint: "the jump-back helper replaces the loaded image; unload it first with -u" },
     );
   }
-  const flags = KEXEC_PRESERVE_CONTEXT | KEXEC_ARCH[sys.arch];
+  const flags = KEXEC_PRESERVE_CONTEXT | hostArchAbi(sys.arch).kexecArch;
   const plan = { entry, flags, segments: jumpBackHelperSegments() };
   if (req.dryRun) return plan;
   requireKexecJump(sys);

@@ -7,18 +7,17 @@
  */
 
 import { KEXEC_FILE_DEBUG, PATHS } from "./abi.ts";
-import type { SyscallMode } from "./cli/invocation.ts";
 import { syscallError } from "./diagnose.ts";
 import { ExitCode, KexecError } from "./errors.ts";
 import { type HostFacts, lockedDown, parseFlag, readHostFacts } from "./facts.ts";
-import { requireNativeImage } from "./formats/require.ts";
+import { resolveKernel } from "./image/registry.ts";
 import { requireFitsCrashRegion } from "./plan/crash_fit.ts";
 import { describeFileFlags, planFileLoad } from "./plan/file_load.ts";
 import { segmentTable } from "./plan/segment_table.ts";
 import { validateSegmentPlan } from "./plan/validate.ts";
-import type { FileLoadPlan, LoadPlan, SegmentLoadPlan } from "./plan/types.ts";
-import { planSegmentLoad } from "./arch/segments.ts";
-import { checkImage, cmdlineTooLong } from "./arch/validate.ts";
+import type { FileLoadPlan, LoadPlan, SegmentLoadPlan, SyscallMode } from "./plan/types.ts";
+import { cmdlineTooLong } from "./arch/check.ts";
+import { architecture } from "./arch/mod.ts";
 import { requireKexecJump } from "./kjump.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
@@ -89,11 +88,6 @@ export const FALLBACK_ERRNOS: readonly number[] = [
   Errno.EOPNOTSUPP,
 ];
 
-const KNOWN_TYPES: Record<string, readonly string[]> = {
-  x86_64: ["bzImage64", "bzImage"],
-  aarch64: ["Image", "vmlinuz"],
-};
-
 function image(crash: boolean): string {
   return crash ? "crash kernel" : "kernel";
 }
@@ -132,12 +126,7 @@ function image(crash: boolean): string {
  * ```
  */
 export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadResult {
-  if (req.type !== undefined && !KNOWN_TYPES[sys.arch].includes(req.type)) {
-    throw new KexecError(`unsupported kernel type '${req.type}' for ${sys.arch}`, {
-      exitCode: ExitCode.USAGE,
-      hint: `known types: ${KNOWN_TYPES[sys.arch].join(", ")}`,
-    });
-  }
+  const arch = architecture(sys.arch);
   const facts = readHostFacts(sys);
   if (req.crash && facts.crashSize === 0) {
     // Both syscalls would fail with a bare EADDRNOTAVAIL after freeing nothing;
@@ -152,11 +141,11 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
   }
   const opened: OpenedFile[] = [];
   try {
-    const kernel = sys.openFile(req.kernel, "kernel");
-    opened.push(kernel);
-    const kernelBytes = sys.mapFile(kernel);
-    const kind = requireNativeImage(kernelBytes, req.kernel, sys.arch);
-    rep.debug(`kernel ${req.kernel}: ${kind.description}, ${kernel.size} bytes`);
+    const kernelFile = sys.openFile(req.kernel, "kernel");
+    opened.push(kernelFile);
+    const resolved = resolveKernel(sys.mapFile(kernelFile), req.kernel, arch, { type: req.type });
+    const kernelBytes = resolved.bytes;
+    for (const line of resolved.notes) rep.debug(line);
 
     const initrdFiles = req.initrds.map((p) => {
       const f = sys.openFile(p, "initrd");
@@ -168,25 +157,32 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     if (req.crash && facts.crashSize !== undefined) {
       requireFitsCrashRegion({
         kernelPath: req.kernel,
-        kernelSize: kernel.size,
+        kernelSize: kernelBytes.length,
         initrdPaths: req.initrds,
         initrdSize,
         crashSize: facts.crashSize,
       });
     }
 
-    const check = checkImage(
-      sys.arch,
-      kernelBytes,
-      req.kernel,
-      req.cmdline,
-      sys.fiveLevelPaging(),
-    );
-    const notes: string[] = [`kernel: ${kind.description}, ${kernel.size} bytes`, ...check.notes];
+    const cmdlineLength = new TextEncoder().encode(req.cmdline).length;
+    const check = resolved.format.check({
+      bytes: kernelBytes,
+      path: req.kernel,
+      cmdlineLength,
+      wideUserAddresses: sys.fiveLevelPaging(),
+      pageSize: sys.pageSize,
+    });
+    const fileLoaderRefusal = resolved.format.fileLoad === true
+      ? check.fileLoaderRefusal
+      : resolved.format.fileLoad;
+    const notes: string[] = [
+      `kernel: ${resolved.format.describe(kernelBytes)}, ${kernelBytes.length} bytes`,
+      ...resolved.notes.slice(0, -1),
+      ...check.notes,
+    ];
     const plans: LoadPlan[] = [];
     const attempts: Attempt[] = [];
     const locked = lockedDown(facts);
-    const cmdlineLength = new TextEncoder().encode(req.cmdline).length;
     let useFile = req.syscall !== "load";
     const useLoad = req.syscall === "load" || (req.syscall === "auto" && !locked);
     if (useFile && !check.fitsFileLoad) {
@@ -210,10 +206,10 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     if (!useFile && !check.fitsSegmentLoad) {
       throw cmdlineTooLong(cmdlineLength, check.segmentLoadMax!, req.kernel, "kexec_load");
     }
-    if (useFile && check.fileLoaderRefusal) {
+    if (useFile && fileLoaderRefusal) {
       // Predicted ENOEXEC: not asking the kernel keeps a loaded crash kernel,
       // which both syscalls free before they look at the new image.
-      const why = `kexec_file_load would refuse kernel ${req.kernel}: ${check.fileLoaderRefusal} ` +
+      const why = `kexec_file_load would refuse kernel ${req.kernel}: ${fileLoaderRefusal} ` +
         "(the kernel answers ENOEXEC)";
       if (req.syscall === "file") {
         throw new KexecError(`${why}; nothing was loaded`, {
@@ -245,6 +241,11 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
 
     let filePlan: FileLoadPlan | undefined;
     if (useFile) {
+      // An unwrapped kernel reaches the kernel through a sealed memfd, never a temp file.
+      const kernel = resolved.unwrapped && !req.dryRun
+        ? sys.memfdFrom(kernelBytes, "kernel")
+        : kernelFile;
+      if (kernel !== kernelFile) opened.push(kernel);
       filePlan = planFileLoad({
         kernel,
         initrd,
@@ -265,7 +266,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
         // A dry run creates no memfd; a buffer of the right size stands in for the layout.
         ? new Uint8Array(initrdSize)
         : sys.mapFile(initrd);
-      const plan = planSegmentLoad(sys, {
+      const plan = resolved.format.planSegments(sys, {
         kernelPath: req.kernel,
         kernel: kernelBytes,
         initrd: initrdBytes,

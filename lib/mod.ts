@@ -2,7 +2,7 @@
  * kexec as a library: load, unload, boot and inspect kernels from Deno.
  *
  * Everything that touches the machine goes through a {@link System}; pass
- * `new HostSystem()` for the real one. Planning functions are pure and can be
+ * `new HostSystem(hostArchAbi())` for the real one. Planning functions are pure and can be
  * used to see what a load would pass to the kernel without calling anything.
  *
  * @example
@@ -26,16 +26,18 @@ export { unloadKernel as unload, type UnloadRequest } from "./unload.ts";
 export { execKernel as exec, type ExecRequest, type ExecSteps } from "./exec.ts";
 export { formatStatus, readStatus as status, type StatusReport } from "./status.ts";
 export { planFileLoad } from "./plan/file_load.ts";
-export { planSegmentLoad as plan } from "./arch/segments.ts";
 export type { FileLoadPlan, LoadPlan, Segment, SegmentLoadPlan } from "./plan/types.ts";
 export { resolveCmdline } from "./cmdline.ts";
 export { ExitCode, KexecError } from "./errors.ts";
 export { runCli } from "./cli/run.ts";
 export { HostSystem } from "./sys/host.ts";
+export { hostArchAbi } from "./arch/abi.ts";
+export { architecture, ARCHITECTURES } from "./arch/mod.ts";
+export { resolveKernel } from "./image/registry.ts";
 export type { OpenedFile, Output, System } from "./sys/system.ts";
 export { type Reporter, silentReporter, stderrReporter } from "./report.ts";
 export { planBzImage64 } from "./arch/x86_64/bzimage.ts";
-export { planCrashBzImage64 } from "./crash/plan_x86_64.ts";
+export { planCrashBzImage64 } from "./arch/x86_64/crash.ts";
 export { buildElfCoreHeader, elfCoreProgramHeaders } from "./crash/elfcorehdr.ts";
 export { findCrashRegions } from "./crash/region.ts";
 export { buildPurgatory } from "./arch/x86_64/purgatory.ts";

@@ -5,13 +5,8 @@
  * @module
  */
 
-import {
-  type Arch,
-  KEXEC_ARCH,
-  KEXEC_FILE_ON_CRASH,
-  KEXEC_ON_CRASH,
-  KEXEC_SEGMENT_MAX,
-} from "./abi.ts";
+import { type Arch, KEXEC_FILE_ON_CRASH, KEXEC_ON_CRASH, KEXEC_SEGMENT_MAX } from "./abi.ts";
+import { hostArchAbi } from "./arch/abi.ts";
 import { describeSegmentFlags } from "./plan/segment_flags.ts";
 import { describeFileFlags } from "./plan/file_load.ts";
 import { ExitCode } from "./errors.ts";
@@ -70,9 +65,10 @@ function flagsWord(value: number, names: string[]): FlagsWord {
  */
 export function loadFlags(arch: Arch): StatusReport["load_flags"] {
   const seg = (v: number) => flagsWord(v, describeSegmentFlags(v));
+  const { kexecArch } = hostArchAbi(arch);
   const file = (v: number) => flagsWord(v, describeFileFlags(v));
   return {
-    kexec_load: { normal: seg(KEXEC_ARCH[arch]), crash: seg(KEXEC_ARCH[arch] | KEXEC_ON_CRASH) },
+    kexec_load: { normal: seg(kexecArch), crash: seg(kexecArch | KEXEC_ON_CRASH) },
     kexec_file_load: { normal: file(0), crash: file(KEXEC_FILE_ON_CRASH) },
   };
 }
@@ -128,7 +124,7 @@ export function probeSyscalls(sys: System, facts: HostFacts): StatusReport["sysc
  * ```ts
  * import { buildStatus } from "./status.ts";
  * const r = buildStatus({ kexecLoaded: true, crashLoaded: false, crashSize: 0 },
- *   { kexec_load: "available", kexec_file_load: "available" }, "crash");
+ *   { kexec_load: "available", kexec_file_load: "available" }, "crash", "x86_64");
  * if (r.normal.loaded !== true || r.crash.loaded !== false) throw new Error();
  * ```
  */
@@ -136,7 +132,7 @@ export function buildStatus(
   facts: HostFacts,
   syscalls: StatusReport["syscalls"],
   checked: "normal" | "crash",
-  arch: Arch = "x86_64",
+  arch: Arch,
 ): StatusReport {
   const n = <T>(v: T | undefined): T | null => v === undefined ? null : v;
   return {
@@ -160,7 +156,8 @@ export function buildStatus(
  * @example
  * ```ts
  * import { buildStatus, statusExitCode } from "./status.ts";
- * const r = buildStatus({ crashLoaded: true }, { kexec_load: "unknown", kexec_file_load: "unknown" }, "crash");
+ * const r = buildStatus({ crashLoaded: true }, { kexec_load: "unknown", kexec_file_load: "unknown" },
+ *   "crash", "x86_64");
  * if (statusExitCode(r) !== 1) throw new Error();
  * ```
  */
@@ -196,7 +193,7 @@ const AVAILABILITY_TEXT: Record<SyscallAvailability, string> = {
  * ```ts
  * import { buildStatus, formatStatus } from "./status.ts";
  * const text = formatStatus(buildStatus({ kexecLoaded: true, crashLoaded: false, crashSize: 268435456 },
- *   { kexec_load: "available", kexec_file_load: "not-built" }, "crash"));
+ *   { kexec_load: "available", kexec_file_load: "not-built" }, "crash", "x86_64"));
  * if (!text.includes("normal image:  loaded") || !text.includes("256 MiB")) throw new Error(text);
  * ```
  */

@@ -6,12 +6,13 @@
  * @module
  */
 
-import { KEXEC_ARCH } from "./abi.ts";
-import type { SyscallMode } from "./cli/invocation.ts";
+import type { Arch } from "./abi.ts";
+import { hostArchAbi } from "./arch/abi.ts";
 import { syscallError } from "./diagnose.ts";
 import { ExitCode } from "./errors.ts";
 import { readHostFacts } from "./facts.ts";
 import { fileUnloadFlags, segmentUnloadFlags } from "./plan/file_load.ts";
+import type { SyscallMode } from "./plan/types.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
 import type { System } from "./sys/system.ts";
@@ -39,11 +40,11 @@ export interface UnloadStep {
  * if (steps[0].flags !== 0x3 || steps[1].flags !== 0x3e0001) throw new Error();
  * ```
  */
-export function unloadSteps(req: UnloadRequest, arch: keyof typeof KEXEC_ARCH): UnloadStep[] {
+export function unloadSteps(req: UnloadRequest, arch: Arch): UnloadStep[] {
   const file = { syscall: "kexec_file_load" as const, flags: fileUnloadFlags(req.crash) };
   const seg = {
     syscall: "kexec_load" as const,
-    flags: segmentUnloadFlags(req.crash, KEXEC_ARCH[arch]),
+    flags: segmentUnloadFlags(req.crash, hostArchAbi(arch).kexecArch),
   };
   if (req.syscall === "file") return [file];
   if (req.syscall === "load") return [seg];

@@ -23,8 +23,8 @@ export type Action =
   | "help"
   | "version";
 
-/** Which load syscall(s) may be used. */
-export type SyscallMode = "auto" | "file" | "load";
+export type { SyscallMode } from "../plan/types.ts";
+import type { SyscallMode } from "../plan/types.ts";
 
 /** A fully interpreted command line. */
 export interface Invocation {

@@ -1,9 +1,10 @@
 /**
- * Where the running x86_64 kernel maps things (crash.md §4.2–§4.3): the base
- * of the direct map (`PAGE_OFFSET`, randomised by CONFIG_RANDOMIZE_MEMORY) and
- * the kernel image in the kernel-text area (moved by KASLR). Both go into the
- * elfcorehdr's PT_LOAD virtual addresses; dump tools that derive
- * `PAGE_OFFSET` or `phys_base` from them need them right.
+ * Where the running kernel maps things: the base of the direct (linear) map
+ * (`PAGE_OFFSET`, randomised on x86_64 by CONFIG_RANDOMIZE_MEMORY) and the
+ * kernel image (moved by KASLR). Both go into the elfcorehdr's PT_LOAD virtual
+ * addresses; dump tools that derive `PAGE_OFFSET` or `phys_base` from them
+ * need them right. Each architecture gives its own defaults
+ * ({@link KernelLayoutDefaults}).
  *
  * @module
  */
@@ -13,10 +14,15 @@ import type { KernelTextMapping } from "./elfcorehdr.ts";
 import type { KcoreLoad, KernelSymbols } from "./sources.ts";
 import { hex } from "../format.ts";
 
-/** Direct-map base of x86_64 with 4-level paging and no memory randomisation. */
-export const X86_64_PAGE_OFFSET_4LEVEL = 0xffff888000000000n;
-/** Start of the x86_64 kernel-text area (`__START_KERNEL_map`). */
-export const X86_64_START_KERNEL_MAP = 0xffffffff80000000n;
+/** What an architecture knows of its kernel's virtual layout. */
+export interface KernelLayoutDefaults {
+  /** `PAGE_OFFSET` to assume when /proc/kcore says nothing, and why it may be wrong. */
+  readonly pageOffset: bigint;
+  readonly pageOffsetCaveat: string;
+  /** Lowest virtual address of the area the kernel image is mapped in. */
+  readonly kernelTextStart: bigint;
+}
+
 /** Direct-map regions start on a 1 GiB (PUD) boundary, also when randomised. */
 export const DIRECT_MAP_ALIGN = 1n << 30n;
 // Kernel-half addresses have the top bit set (4- and 5-level paging alike).
@@ -34,27 +40,33 @@ export interface Derived<T> {
  * map of the lowest RAM (vmalloc, vmemmap and the kernel text lie above it).
  * With a physical address (the kernel gives one for RAM) the offset is exact;
  * otherwise the kexec-tools rule applies: round down to 1 GiB. Without kcore:
- * the 4-level default, said in the note.
+ * the architecture's default, said in the note.
  *
  * @example
  * ```ts
  * import { pageOffsetFromKcore } from "./kernel_layout.ts";
+ * const defaults = {
+ *   pageOffset: 0xffff888000000000n, pageOffsetCaveat: "(a guess)",
+ *   kernelTextStart: 0xffffffff80000000n,
+ * };
  * const d = pageOffsetFromKcore([
  *   { vaddr: 0xffffffff9a000000n, paddr: 0x1000000n, memsz: 0x3400000n },
  *   { vaddr: 0xffff9e4a40001000n, paddr: 0x1000n, memsz: 0x9e000n },
- * ]);
+ * ], defaults);
  * if (d.value !== 0xffff9e4a40000000n) throw new Error(d.note);
- * if (pageOffsetFromKcore(undefined).value !== 0xffff888000000000n) throw new Error();
+ * if (pageOffsetFromKcore(undefined, defaults).value !== 0xffff888000000000n) throw new Error();
  * ```
  */
-export function pageOffsetFromKcore(loads: readonly KcoreLoad[] | undefined): Derived<bigint> {
+export function pageOffsetFromKcore(
+  loads: readonly KcoreLoad[] | undefined,
+  defaults: KernelLayoutDefaults,
+): Derived<bigint> {
   const kernelHalf = (loads ?? []).filter((l) => l.vaddr >= KERNEL_HALF);
   if (kernelHalf.length === 0) {
     return {
-      value: X86_64_PAGE_OFFSET_4LEVEL,
-      note: `PAGE_OFFSET ${hex(X86_64_PAGE_OFFSET_4LEVEL)}: the 4-level default, because ` +
-        "/proc/kcore gave no program headers (wrong if the kernel randomises its memory " +
-        "layout or uses 5-level paging)",
+      value: defaults.pageOffset,
+      note: `PAGE_OFFSET ${hex(defaults.pageOffset)}: the default, because /proc/kcore gave ` +
+        `no program headers ${defaults.pageOffsetCaveat}`,
     };
   }
   const lowest = kernelHalf.reduce((a, b) => (b.vaddr < a.vaddr ? b : a));
@@ -99,12 +111,13 @@ export interface KernelTextSources {
  * const t = kernelTextMapping({
  *   symbols: { text: 0xffffffff9a000000n, end: 0xffffffff9d400000n },
  *   iomem,
- * });
+ * }, 0xffffffff80000000n);
  * if (t.value?.paddr !== 0x1e000000 || t.value.size !== 0x3400000) throw new Error(t.note);
  * ```
  */
 export function kernelTextMapping(
   sources: KernelTextSources,
+  kernelTextStart: bigint,
 ): Derived<KernelTextMapping | undefined> {
   const code = findIomem(sources.iomem, "Kernel code")[0];
   const { symbols } = sources;
@@ -119,7 +132,7 @@ export function kernelTextMapping(
     }
   }
   const inTextArea = (sources.kcoreLoads ?? []).filter((l) =>
-    l.vaddr >= X86_64_START_KERNEL_MAP && l.memsz > 0n
+    l.vaddr >= kernelTextStart && l.memsz > 0n
   );
   const anchor = symbols?.stext ?? symbols?.text;
   const text = anchor !== undefined

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { KEXEC_ARCH, KEXEC_ARCH_MASK, KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT } from "../abi.ts";
-import { hex } from "../format.ts";
+import { KEXEC_ARCH_MASK, KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT } from "../abi.ts";
+import { kexecArchName } from "../arch/abi.ts";
 
 /**
  * Names of the kexec_load flag bits and architecture field.
@@ -22,10 +22,6 @@ export function describeSegmentFlags(flags: number): string[] {
   const names: string[] = [];
   if (flags & KEXEC_ON_CRASH) names.push("KEXEC_ON_CRASH");
   if (flags & KEXEC_PRESERVE_CONTEXT) names.push("KEXEC_PRESERVE_CONTEXT");
-  const arch = (flags & KEXEC_ARCH_MASK) >>> 0;
-  if (arch === KEXEC_ARCH.x86_64) names.push("KEXEC_ARCH_X86_64");
-  else if (arch === KEXEC_ARCH.aarch64) names.push("KEXEC_ARCH_AARCH64");
-  else if (arch === 0) names.push("KEXEC_ARCH_DEFAULT");
-  else names.push(`KEXEC_ARCH_${hex(arch >>> 16)}`);
+  names.push(kexecArchName((flags & KEXEC_ARCH_MASK) >>> 0));
   return names;
 }

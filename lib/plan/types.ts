@@ -6,6 +6,9 @@
  * @module
  */
 
+/** Which load syscall(s) may be used: `-a` (file first, then kexec_load), `-s`, `-c`. */
+export type SyscallMode = "auto" | "file" | "load";
+
 /** One `struct kexec_segment` to be: source bytes, destination and size. */
 export interface Segment {
   /** What the segment holds: "kernel", "initrd", "boot_params", "purgatory", "elfcorehdr", … */

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Arch, archOf, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, SYSCALLS } from "../abi.ts";
+import { type Arch, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2 } from "../abi.ts";
+import type { SyscallNumbers } from "../arch/abi_types.ts";
 import { KexecError } from "../errors.ts";
 import { describeErrno, Errno } from "./errno.ts";
 import { cString, lastErrno, libc } from "./libc.ts";
@@ -119,7 +120,8 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
  * ```ts
  * import { HostSystem } from "./host.ts";
  * // Reading is harmless; nothing here calls a kexec syscall.
- * const sys = new HostSystem();
+ * import { hostArchAbi } from "../arch/abi.ts";
+ * const sys = new HostSystem(hostArchAbi());
  * if (sys.pageSize < 4096 || sys.readText("/proc/self/status") === undefined) throw new Error();
  * ```
  */
@@ -130,15 +132,15 @@ export class HostSystem implements System {
   readonly io: Output;
   #pageSize = 0;
 
-  /** Binds to the running machine; throws on architectures kexec does not support. */
-  constructor(io: Output = processOutput) {
-    const arch = archOf(Deno.build.arch);
-    if (!arch) {
-      throw new KexecError(`unsupported architecture ${Deno.build.arch}`, {
-        hint: "this kexec supports x86_64 and aarch64",
-      });
-    }
-    this.arch = arch;
+  #syscalls: SyscallNumbers;
+
+  /**
+   * Binds to the running machine, whose architecture's ABI the caller gives
+   * (`hostArchAbi()` of lib/arch/abi.ts).
+   */
+  constructor(abi: { name: Arch; syscalls: SyscallNumbers }, io: Output = processOutput) {
+    this.arch = abi.name;
+    this.#syscalls = abi.syscalls;
     this.io = io;
   }
 
@@ -322,7 +324,7 @@ export class HostSystem implements System {
     const len = cmdline ? BigInt(cmdline.length) : 0n;
     const ptr = cmdline ? this.addressOf(cmdline) : 0n;
     return this.#syscall(
-      SYSCALLS[this.arch].kexec_file_load,
+      this.#syscalls.kexec_file_load,
       BigInt(kernelFd),
       BigInt(initrdFd),
       len,
@@ -342,7 +344,7 @@ export class HostSystem implements System {
       Deno.UnsafePointer.of(table as BigUint64Array<ArrayBuffer>),
     );
     const errno = this.#syscall(
-      SYSCALLS[this.arch].kexec_load,
+      this.#syscalls.kexec_load,
       entry,
       BigInt(nrSegments),
       ptr,
@@ -355,12 +357,12 @@ export class HostSystem implements System {
 
   probeKexecLoadFlags(flags: number): number {
     // nr_segments 1 with a NULL table: never reaches the load itself.
-    return this.#syscall(SYSCALLS[this.arch].kexec_load, 0n, 1n, 0n, BigInt(flags >>> 0));
+    return this.#syscall(this.#syscalls.kexec_load, 0n, 1n, 0n, BigInt(flags >>> 0));
   }
 
   reboot(cmd: number): number {
     return this.#syscall(
-      SYSCALLS[this.arch].reboot,
+      this.#syscalls.reboot,
       BigInt(LINUX_REBOOT_MAGIC1),
       BigInt(LINUX_REBOOT_MAGIC2),
       BigInt(cmd >>> 0),
@@ -402,7 +404,6 @@ export class HostSystem implements System {
   }
 
   fiveLevelPaging(): boolean {
-    if (this.arch !== "x86_64") return false;
     // Linux hands out user addresses above 47 bits only when the hint asks for
     // them and the kernel runs with 5-level paging (x86_64-boot.md §12.8).
     const c = libc();

@@ -98,8 +98,9 @@ export interface System {
   /** Clears IFF_UP on one network interface. Returns 0 or the errno. */
   setInterfaceDown(name: string): number;
   /**
-   * Whether the running kernel uses 5-level paging (x86_64): the next kernel
-   * must then support it (XLF_5LEVEL). False on other architectures.
+   * Whether the running kernel hands out user addresses above 2^47 when asked
+   * (x86_64: 5-level paging, so the next kernel must support it, XLF_5LEVEL;
+   * arm64: 52-bit virtual addresses). Architectures interpret it.
    */
   fiveLevelPaging(): boolean;
   /** `n` bytes from getrandom(2). */

@@ -9,7 +9,7 @@
  * each sourcing hostile-lib.sh (shipped as /e2e/hostile-lib.sh).
  */
 import assert from "node:assert/strict";
-import { MAX_ELFCOREHDR_STR_LEN } from "../../lib/arch/validate.ts";
+import { MAX_ELFCOREHDR_STR_LEN } from "../../lib/arch/x86_64/format_bzimage.ts";
 import { parseSetupHeader, SETUP_HEADER, XLF } from "../../lib/arch/x86_64/setup_header.ts";
 import { ensureTestAssets } from "../../scripts/fetch-test-assets.ts";
 import { type GuestCase, type GuestRun, runGuestCase } from "./harness/guest.ts";
@@ -155,7 +155,10 @@ function badKernelRows(prefix: string): Record<string, Row> {
     },
     [`${prefix}kernel_garbage`]: {
       rc: 255,
-      message: new RegExp(`kernel ${H}/garbage is not a kernel image this tool recognises`),
+      message: new RegExp(
+        `cannot determine the kernel format of ${H}/garbage: not a kernel image this tool ` +
+          "recognises \\(tried bzImage\\)",
+      ),
     },
     // Issue 7: another architecture's image names both architectures.
     [`${prefix}kernel_arm64`]: {

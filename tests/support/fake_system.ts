@@ -6,6 +6,7 @@
  * @module
  */
 
+import { hostArchAbi } from "../../lib/arch/abi.ts";
 import { HostSystem } from "../../lib/sys/host.ts";
 import { Errno } from "../../lib/sys/errno.ts";
 import {
@@ -33,7 +34,7 @@ export class SafeHostSystem extends HostSystem {
     kernel: KernelAnswers = { fileLoadErrnos: [Errno.EPERM], loadErrnos: [Errno.EPERM] },
   ) {
     const captured = new CapturedOutput();
-    super(captured);
+    super(hostArchAbi(), captured);
     this.captured = captured;
     this.#sys = recordSyscalls(this.calls, kernel, new Map());
   }

@@ -7,6 +7,9 @@
 import assert from "node:assert/strict";
 import { PATHS } from "../../lib/abi.ts";
 import { kernelTextMapping, pageOffsetFromKcore } from "../../lib/crash/kernel_layout.ts";
+import { X86_64_KERNEL_LAYOUT } from "../../lib/arch/x86_64/crash.ts";
+
+const TEXT_AREA = X86_64_KERNEL_LAYOUT.kernelTextStart;
 import {
   kcoreHeaderLength,
   parseCpuList,
@@ -90,12 +93,15 @@ Deno.test("kcore: PT_LOADs with and without physical addresses; truncation and j
 });
 
 Deno.test("PAGE_OFFSET: exact from p_paddr, rounded to 1 GiB without it, default without kcore", () => {
-  assert.equal(pageOffsetFromKcore(parseKcoreLoads(kcoreHeader())).value, PAGE_OFFSET);
+  assert.equal(
+    pageOffsetFromKcore(parseKcoreLoads(kcoreHeader()), X86_64_KERNEL_LAYOUT).value,
+    PAGE_OFFSET,
+  );
   const noPaddr = kcoreEntries().map((e) => ({ ...e, paddr: undefined }));
-  const rounded = pageOffsetFromKcore(noPaddr);
+  const rounded = pageOffsetFromKcore(noPaddr, X86_64_KERNEL_LAYOUT);
   assert.equal(rounded.value, PAGE_OFFSET);
   assert.match(rounded.note, /rounded down to 1 GiB/);
-  const fallback = pageOffsetFromKcore(undefined);
+  const fallback = pageOffsetFromKcore(undefined, X86_64_KERNEL_LAYOUT);
   assert.equal(fallback.value, 0xffff888000000000n);
   assert.match(fallback.note, /default/);
 });
@@ -103,7 +109,7 @@ Deno.test("PAGE_OFFSET: exact from p_paddr, rounded to 1 GiB without it, default
 Deno.test("kernel text: kallsyms + Kernel code, else kcore, else left out with a reason", () => {
   const iomem = parseIomem(CRASH_IOMEM);
   const loads = parseKcoreLoads(kcoreHeader());
-  const fromSymbols = kernelTextMapping({ symbols: { text: TEXT, end: END }, iomem });
+  const fromSymbols = kernelTextMapping({ symbols: { text: TEXT, end: END }, iomem }, TEXT_AREA);
   assert.deepEqual(fromSymbols.value, {
     vaddr: TEXT,
     paddr: KERNEL_CODE,
@@ -111,15 +117,21 @@ Deno.test("kernel text: kallsyms + Kernel code, else kcore, else left out with a
   });
   assert.match(fromSymbols.note, /kallsyms/);
 
-  const fromKcore = kernelTextMapping({ kcoreLoads: loads, iomem });
+  const fromKcore = kernelTextMapping({ kcoreLoads: loads, iomem }, TEXT_AREA);
   assert.deepEqual(fromKcore.value, { vaddr: TEXT, paddr: KERNEL_CODE, size: Number(END - TEXT) });
   assert.match(fromKcore.note, /kcore/);
 
   // kcore without p_paddr: the physical address comes from "Kernel code".
   const noPaddr = loads.map((l) => ({ ...l, paddr: undefined }));
-  assert.equal(kernelTextMapping({ kcoreLoads: noPaddr, iomem }).value?.paddr, KERNEL_CODE);
+  assert.equal(
+    kernelTextMapping({ kcoreLoads: noPaddr, iomem }, TEXT_AREA).value?.paddr,
+    KERNEL_CODE,
+  );
 
-  const none = kernelTextMapping({ iomem: parseIomem("00100000-7fffffff : System RAM\n") });
+  const none = kernelTextMapping(
+    { iomem: parseIomem("00100000-7fffffff : System RAM\n") },
+    TEXT_AREA,
+  );
   assert.equal(none.value, undefined);
   assert.match(none.note, /left out/);
 });

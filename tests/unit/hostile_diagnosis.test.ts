@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { PATHS } from "../../lib/abi.ts";
-import { cmdlineTooLong } from "../../lib/arch/validate.ts";
+import { cmdlineTooLong } from "../../lib/arch/check.ts";
 import { runCli } from "../../lib/cli/run.ts";
 import { explainErrno } from "../../lib/diagnose.ts";
 import { parseInitialUserNamespace } from "../../lib/facts.ts";

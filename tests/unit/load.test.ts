@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { KEXEC_ARCH } from "../../lib/abi.ts";
+import { X86_64_ABI } from "../../lib/arch/x86_64/abi.ts";
 import { runCli } from "../../lib/cli/run.ts";
 import { Errno } from "../../lib/sys/errno.ts";
 import { syntheticKernel } from "../fixtures/bzimage.ts";
@@ -83,7 +83,7 @@ Deno.test("auto: ENOSYS from kexec_file_load falls back to kexec_load", async ()
   assert.equal(code, 0, sys.stderr);
   assert.equal(sys.callsOf("kexec_file_load").length, 1);
   const [load] = sys.callsOf("kexec_load");
-  assert.equal(load.flags, KEXEC_ARCH.x86_64);
+  assert.equal(load.flags, X86_64_ABI.kexecArch);
   assert.ok(load.nr >= 4);
   assert.match(sys.stderr, /with kexec_load/);
 });

@@ -21,7 +21,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { KEXEC_ARCH, KEXEC_ARCH_MASK, KEXEC_ON_CRASH } from "../../abi.ts";
+import { KEXEC_ARCH_MASK, KEXEC_ON_CRASH } from "../../abi.ts";
+import { X86_64_ABI } from "./abi.ts";
 import { KexecError } from "../../errors.ts";
 import {
   type AddressBound,
@@ -504,10 +505,10 @@ function checkKernelFits(header: SetupHeader, input: BzImagePlanInput): void {
 
 function archFlags(flags: number): number {
   const arch = (flags & KEXEC_ARCH_MASK) >>> 0;
-  if (arch !== 0 && arch !== KEXEC_ARCH.x86_64) {
+  if (arch !== 0 && arch !== X86_64_ABI.kexecArch) {
     throw new RangeError(`flags ${hex(flags >>> 0)} name another architecture`);
   }
-  return ((flags & ~KEXEC_ARCH_MASK) | KEXEC_ARCH.x86_64) >>> 0;
+  return ((flags & ~KEXEC_ARCH_MASK) | X86_64_ABI.kexecArch) >>> 0;
 }
 
 // The kernel refuses (EINVAL) a segment or a total above half its RAM pages

@@ -12,7 +12,7 @@ import { parseIomem } from "../../../lib/memory/iomem.ts";
 import { pageOffsetFromKcore } from "../../../lib/crash/kernel_layout.ts";
 import { dumpRamRanges, LOW_MEMORY } from "../../../lib/crash/dump_ranges.ts";
 import { crashKernelMemoryMap } from "../../../lib/crash/memory_map.ts";
-import { planCrashBzImage64 } from "../../../lib/crash/plan_x86_64.ts";
+import { planCrashBzImage64, X86_64_KERNEL_LAYOUT } from "../../../lib/arch/x86_64/crash.ts";
 import { findCrashRegions } from "../../../lib/crash/region.ts";
 import {
   kcoreHeaderLength,
@@ -154,7 +154,7 @@ export const kcoreTarget = defineTarget<Uint8Array>({
     for (const l of loads) {
       check(l.vaddr >= 0n && l.vaddr < TWO_64 && l.memsz < TWO_64, "load field out of u64");
     }
-    const pageOffset = pageOffsetFromKcore(loads).value;
+    const pageOffset = pageOffsetFromKcore(loads, X86_64_KERNEL_LAYOUT).value;
     check(pageOffset >= 0n && pageOffset < TWO_64, `PAGE_OFFSET ${pageOffset} is not a u64`);
   },
 });
@@ -258,7 +258,7 @@ function mutateFiles(rng: Rng, files: Record<string, CrashFile>): Record<string,
 /** readCrashSources then planCrashBzImage64: a whole crash planning run per input. */
 export const crashPlanTarget = defineTarget<CrashPlanInput>({
   name: "crash_plan",
-  entry: "lib/crash/sources.ts readCrashSources + lib/crash/plan_x86_64.ts planCrashBzImage64",
+  entry: "lib/crash/sources.ts readCrashSources + lib/arch/x86_64/crash.ts planCrashBzImage64",
   seeds: () => {
     const files = crashMachineFiles();
     const [, fitted, small, synthetic] = bzImageSeeds();

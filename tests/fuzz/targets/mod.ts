@@ -21,19 +21,13 @@ import {
 } from "./crash.ts";
 import { elfDynamicTarget } from "./elf_dynamic.ts";
 import { efiSystabTarget, factsTarget, kjumpTarget } from "./host_text.ts";
-import {
-  checkImageTarget,
-  detectImageTarget,
-  requireNativeImageTarget,
-  setupHeaderTarget,
-} from "./image_header.ts";
+import { checkImageTarget, resolveKernelTarget, setupHeaderTarget } from "./image_header.ts";
 import { hexAddressTarget, iomemTarget, memmapTarget, memorySourceTarget } from "./memory_text.ts";
 
 /** The fuzzed parsers, in report order. */
 export const TARGETS: readonly FuzzTarget<unknown>[] = [
   setupHeaderTarget,
-  detectImageTarget,
-  requireNativeImageTarget,
+  resolveKernelTarget,
   checkImageTarget,
   bzImagePlanTarget,
   elfDynamicTarget,

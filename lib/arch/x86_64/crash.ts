@@ -12,26 +12,30 @@
  * @module
  */
 
-import { KEXEC_ON_CRASH, PATHS } from "../abi.ts";
-import { KexecError } from "../errors.ts";
-import { type BzImagePlanInput, planBzImage64 } from "../arch/x86_64/bzimage.ts";
-import { parseSetupHeader } from "../arch/x86_64/setup_header.ts";
-import { hex } from "../format.ts";
-import type { SegmentLoadPlan } from "../plan/types.ts";
-import { crashCmdline } from "./cmdline.ts";
-import { dumpRamRanges, systemRamRanges } from "./dump_ranges.ts";
-import { ELF } from "./elf64.ts";
+import { KEXEC_ON_CRASH, PATHS } from "../../abi.ts";
+import { KexecError } from "../../errors.ts";
+import { type BzImagePlanInput, planBzImage64 } from "./bzimage.ts";
+import { parseSetupHeader } from "./setup_header.ts";
+import { hex } from "../../format.ts";
+import type { SegmentLoadPlan } from "../../plan/types.ts";
+import { crashCmdline } from "../../crash/cmdline.ts";
+import { dumpRamRanges, systemRamRanges } from "../../crash/dump_ranges.ts";
+import { ELF } from "../../crash/elf64.ts";
 import {
   buildElfCoreHeader,
   describeElfCoreHeader,
   type ElfCoreHeaderInput,
   elfCoreProgramHeaders,
-} from "./elfcorehdr.ts";
-import { kernelTextMapping, pageOffsetFromKcore } from "./kernel_layout.ts";
-import { crashKernelMemoryMap } from "./memory_map.ts";
-import { type AddressRange, subtractRanges } from "./ranges.ts";
-import { type CrashRegions, findCrashRegions } from "./region.ts";
-import type { CrashSources } from "./sources.ts";
+} from "../../crash/elfcorehdr.ts";
+import {
+  type KernelLayoutDefaults,
+  kernelTextMapping,
+  pageOffsetFromKcore,
+} from "../../crash/kernel_layout.ts";
+import { crashKernelMemoryMap } from "../../crash/memory_map.ts";
+import { type AddressRange, subtractRanges } from "../../crash/ranges.ts";
+import { type CrashRegions, findCrashRegions } from "../../crash/region.ts";
+import type { CrashSources } from "../../crash/sources.ts";
 
 /** Name of the elfcorehdr segment in plans and notes. */
 export const ELFCOREHDR_SEGMENT = "elfcorehdr";
@@ -50,6 +54,17 @@ export interface CrashPlanInput extends
   readonly crashSize?: number;
 }
 
+/**
+ * x86_64's virtual layout (Documentation/arch/x86/x86_64/mm.rst): the direct
+ * map's base with 4-level paging and no CONFIG_RANDOMIZE_MEMORY, and
+ * `__START_KERNEL_map`, where the kernel text area begins.
+ */
+export const X86_64_KERNEL_LAYOUT: KernelLayoutDefaults = {
+  pageOffset: 0xffff888000000000n,
+  pageOffsetCaveat: "(wrong if the kernel randomises its memory layout or uses 5-level paging)",
+  kernelTextStart: 0xffffffff80000000n,
+};
+
 const MiB = 0x100000;
 const size = (r: AddressRange) => r.end - r.start;
 const describeRegion = (r: AddressRange) =>
@@ -62,8 +77,8 @@ const describeRegion = (r: AddressRange) =>
  *
  * @example
  * ```ts
- * import { planCrashBzImage64 } from "./plan_x86_64.ts";
- * import { parseIomem } from "../memory/iomem.ts";
+ * import { planCrashBzImage64 } from "./crash.ts";
+ * import { parseIomem } from "../../memory/iomem.ts";
  * const k = new Uint8Array(0x3000);
  * const v = new DataView(k.buffer);
  * k[0x1f1] = 1;
@@ -101,8 +116,8 @@ export function planCrashBzImage64(input: CrashPlanInput): SegmentLoadPlan {
   checkRelocatable(header, input.kernelPath, regions.main);
   checkMemWindow(regions.main, input.memMin, input.memMax);
 
-  const pageOffset = pageOffsetFromKcore(sources.kcoreLoads);
-  const kernelText = kernelTextMapping(sources);
+  const pageOffset = pageOffsetFromKcore(sources.kcoreLoads, X86_64_KERNEL_LAYOUT);
+  const kernelText = kernelTextMapping(sources, X86_64_KERNEL_LAYOUT.kernelTextStart);
   const coreInput: ElfCoreHeaderInput = {
     machine: ELF.EM_X86_64,
     cpuNotes: sources.cpuNotes,

@@ -1,0 +1,95 @@
+/**
+ * The architecture extension point. An architecture (`lib/arch/<arch>/mod.ts`)
+ * is its ABI plus the native kernel formats it boots; each format checks an
+ * image before any system call and plans its kexec_load. The model is the
+ * kernel's own `struct kexec_file_ops` (include/linux/kexec.h): one table per
+ * format per architecture, probed in order.
+ *
+ * @module
+ */
+
+import type { HostFacts } from "../facts.ts";
+import type { SegmentLoadPlan } from "../plan/types.ts";
+import type { System } from "../sys/system.ts";
+import type { ArchAbi } from "./abi_types.ts";
+
+/** Which load syscalls a command line and image fit, and why (see {@link KernelFormat.check}). */
+export interface ImageCheck {
+  /** Lines for -d and --dry-run. */
+  readonly notes: readonly string[];
+  /** The command line fits kexec_file_load's limit. */
+  readonly fitsFileLoad: boolean;
+  /** The command line fits kexec_load's limit. */
+  readonly fitsSegmentLoad: boolean;
+  /** Longest command line (bytes, without NUL) for each syscall, when known. */
+  readonly fileLoadMax?: number;
+  readonly segmentLoadMax?: number;
+  /**
+   * Why the kernel's own file loader would refuse this image (so the tool
+   * does not ask it, which would free a loaded crash kernel first), if it would.
+   */
+  readonly fileLoaderRefusal?: string;
+}
+
+/** What a format's {@link KernelFormat.check} looks at. */
+export interface ImageCheckInput {
+  /** The native image (a mapping of the file, or the unwrapped bytes). */
+  readonly bytes: Uint8Array;
+  /** Names the image in messages. */
+  readonly path: string;
+  /** Length of the command line in bytes, without the NUL. */
+  readonly cmdlineLength: number;
+  /** See {@link System.fiveLevelPaging}. */
+  readonly wideUserAddresses: boolean;
+  /** Page size of the running kernel. */
+  readonly pageSize: number;
+}
+
+/** Inputs common to every kexec_load planner. */
+export interface SegmentLoadInput {
+  readonly kernelPath: string;
+  /** The kernel image's bytes (a read-only mapping, or unwrapped bytes). */
+  readonly kernel: Uint8Array;
+  /** The initrd's bytes (a mapping; concatenated when several), or null. */
+  readonly initrd: Uint8Array | null;
+  readonly cmdline: string;
+  readonly crash: boolean;
+  /** Let the purgatory check segment digests before jumping (off with -i). */
+  readonly verify: boolean;
+  readonly memMin?: number;
+  readonly memMax?: number;
+  /** Load with KEXEC_PRESERVE_CONTEXT (kexec jump). */
+  readonly preserveContext?: boolean;
+  /** --dtb: a device tree file's bytes, for architectures that take one. */
+  readonly dtb?: Uint8Array;
+  readonly facts: HostFacts;
+}
+
+/** A kernel format an architecture boots natively (after any unwrapping). */
+export interface KernelFormat {
+  /** Name in messages and notes ("bzImage"). */
+  readonly name: string;
+  /** Names `-t/--type` accepts for it (kexec-tools' loader names among them). */
+  readonly typeNames: readonly string[];
+  /** Cheap, side-effect-free content check. */
+  probe(bytes: Uint8Array): boolean;
+  /** One line saying what the image is ("x86 bzImage, boot protocol 2.15"). */
+  describe(bytes: Uint8Array): string;
+  /**
+   * Checks made before any system call (header sanity, command line limits);
+   * throws a KexecError naming the file when the image cannot be booted.
+   */
+  check(input: ImageCheckInput): ImageCheck;
+  /**
+   * True when kexec_file_load takes this format; otherwise why it does not
+   * (auto mode then goes straight to kexec_load).
+   */
+  readonly fileLoad: true | string;
+  /** Reads what the plan needs through `sys` and plans a kexec_load (pure planners inside). */
+  planSegments(sys: System, input: SegmentLoadInput): SegmentLoadPlan;
+}
+
+/** An architecture: its ABI and the kernel formats it boots, in probe order. */
+export interface Architecture extends ArchAbi {
+  readonly formats: readonly KernelFormat[];
+}

@@ -1,0 +1,20 @@
+/**
+ * x86_64: its ABI and the kernel formats it boots.
+ *
+ * @module
+ */
+
+import type { Architecture } from "../types.ts";
+import { X86_64_ABI } from "./abi.ts";
+import { BZIMAGE } from "./format_bzimage.ts";
+
+/**
+ * The x86_64 architecture.
+ *
+ * @example
+ * ```ts
+ * import { X86_64 } from "./mod.ts";
+ * if (X86_64.formats[0].name !== "bzImage") throw new Error();
+ * ```
+ */
+export const X86_64: Architecture = { ...X86_64_ABI, formats: [BZIMAGE] };

@@ -1,0 +1,88 @@
+/**
+ * Gathers what a bzImage kexec_load needs from the running machine (memory
+ * map, running boot parameters, ACPI RSDP, a random seed; for crash loads the
+ * crash sources) and hands it to the pure planners in bzimage.ts and crash.ts.
+ *
+ * @module
+ */
+
+import { KEXEC_PRESERVE_CONTEXT, PATHS } from "../../abi.ts";
+import { KexecError } from "../../errors.ts";
+import { readCrashSources } from "../../crash/sources.ts";
+import { totalBytes } from "../../memory/memmap.ts";
+import { readMemoryMap } from "../../memory/source.ts";
+import type { SegmentLoadPlan } from "../../plan/types.ts";
+import type { System } from "../../sys/system.ts";
+import type { SegmentLoadInput } from "../types.ts";
+import { BOOT_PARAMS } from "./boot_params.ts";
+import { planBzImage64, RNG_SEED_SIZE } from "./bzimage.ts";
+import { planCrashBzImage64 } from "./crash.ts";
+import { rsdpFromEfiSystab } from "./efi_systab.ts";
+
+/**
+ * Plans a kexec_load of a bzImage on this machine, normal or crash.
+ *
+ * @example
+ * ```ts
+ * import { planBzImageLoad } from "./plan_load.ts";
+ * import { RecordingSystem } from "../../sys/recording.ts";
+ * let message = "";
+ * try {
+ *   planBzImageLoad(new RecordingSystem({}), {
+ *     kernelPath: "/k", kernel: new Uint8Array(64), initrd: null, cmdline: "",
+ *     crash: false, verify: true, facts: {},
+ *   });
+ * } catch (e) { message = (e as Error).message; }
+ * if (message === "") throw new Error("a 64-byte file is no bzImage");
+ * ```
+ */
+export function planBzImageLoad(sys: System, input: SegmentLoadInput): SegmentLoadPlan {
+  if (input.crash) return planCrashLoad(sys, input);
+  const map = readMemoryMap(sys);
+  const systab = sys.readText(PATHS.efiSystab);
+  const plan = planBzImage64({
+    kernel: input.kernel,
+    kernelPath: input.kernelPath,
+    initrd: input.initrd,
+    cmdline: input.cmdline,
+    memoryMap: map.ranges,
+    memoryMapSource: map.source,
+    memMin: input.memMin,
+    memMax: input.memMax,
+    runningBootParams: sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size),
+    acpiRsdpAddr: systab === undefined ? undefined : rsdpFromEfiSystab(systab),
+    fiveLevelPaging: sys.fiveLevelPaging(),
+    rngSeed: sys.random(RNG_SEED_SIZE),
+    verify: input.verify,
+    pageSize: sys.pageSize,
+    flags: input.preserveContext ? KEXEC_PRESERVE_CONTEXT : 0,
+  });
+  return { ...plan, ramBytes: totalBytes(map.ranges, "ram") };
+}
+
+// Everything the elfcorehdr and the crash kernel's memory map are built from
+// comes from the running kernel (Documentation/admin-guide/kdump/kdump.rst).
+function planCrashLoad(sys: System, input: SegmentLoadInput): SegmentLoadPlan {
+  if (input.preserveContext) {
+    throw new KexecError("a crash kernel cannot be loaded with --load-preserve-context", {
+      hint: "drop -p or --load-preserve-context",
+    });
+  }
+  const systab = sys.readText(PATHS.efiSystab);
+  return planCrashBzImage64({
+    kernel: input.kernel,
+    kernelPath: input.kernelPath,
+    initrd: input.initrd,
+    cmdline: input.cmdline,
+    sources: readCrashSources(sys),
+    crashSize: input.facts.crashSize,
+    memMin: input.memMin,
+    memMax: input.memMax,
+    runningBootParams: sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size),
+    efiRsdp: systab === undefined ? undefined : rsdpFromEfiSystab(systab),
+    fiveLevelPaging: sys.fiveLevelPaging(),
+    rngSeed: sys.random(RNG_SEED_SIZE),
+    verify: input.verify,
+    pageSize: sys.pageSize,
+  });
+}
