@@ -40,7 +40,7 @@ export const ARM64_PURGATORY: PurgatoryTarget = {
   nm: `${CROSS}nm`,
   objdump: `${CROSS}objdump`,
   toolsText: `${CROSS}as -EL, objcopy -O binary and nm`,
-  installHint: "the aarch64 cross binutils (aarch64-linux-gnu-as, -objcopy, -nm, -objdump) " +
+  installHint: "The aarch64 cross binutils (aarch64-linux-gnu-as, -objcopy, -nm, -objdump) " +
     "are needed: install them, e.g. `apt-get install binutils-aarch64-linux-gnu`",
   symbolDocs: {
     purgatory_start:
