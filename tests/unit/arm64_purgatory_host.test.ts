@@ -149,7 +149,7 @@ Deno.test("arm64 purgatory halts in its wfi loop on a corrupted byte, never reac
     data[regions[1].mem - DATA_AT + 4096 * 3 + 4] ^= 0x10; // the last byte of region 1
     const page = buildArm64Purgatory({ kernelEntry: h.kernelProbe, dtb: DTB, verify: regions });
     const run = await h.run("entry", page, data);
-    // Exit 3: the alarm fired, and its handler saw where the CPU was.
+    // Exit 3: the CPU-time alarm fired, and its handler saw where the CPU was.
     assert.equal(run.code, 3, `expected a halt, got exit ${run.code ?? run.signal}`);
     const [x0, x1, x2, , pc] = run.words;
     const halt = BigInt(h.pageAt + PURGATORY_HALT_OFFSET);
