@@ -182,8 +182,9 @@ function dropImaBuffer(fdt: Fdt, chosen: FdtNode, notes: string[]): void {
   let buffer: FdtRange | undefined;
   try {
     buffer = decodeRanges(property, rootCells(fdt))[0];
-  } catch {
+  } catch (e) {
     // Undecodable: the kernel (do_get_kexec_buffer) also drops only the property then.
+    if (!(e instanceof KexecError)) throw e;
   }
   const index = buffer === undefined
     ? -1
@@ -267,7 +268,7 @@ export function editChosenForKexec(source: Fdt, input: KexecChosenInput): Chosen
   if (input.cmdline !== undefined) {
     setProperty(chosen, "bootargs", input.cmdline);
     const text = new TextDecoder().decode(input.cmdline.subarray(0, input.cmdline.length - 1));
-    notes.push(`/chosen/bootargs: "${text}"`);
+    notes.push(`/chosen/bootargs: ${JSON.stringify(text)}`);
   } else {
     remove("bootargs", "no command line given");
   }

@@ -231,6 +231,17 @@ Deno.test("the source tree is not changed, and serialises to the same blob after
   assert.ok(again.length === source.length && again.every((b, i) => b === source[i]));
 });
 
+Deno.test("a command line with quotes and a newline is one note line", async () => {
+  const { notes } = editChosenForKexec(parseFdt(await dtc(STALE)), {
+    ...BASE,
+    cmdline: cmdline('init=/bin/sh -c "echo hi"\nquiet'),
+  });
+  assert.ok(
+    notes.includes('/chosen/bootargs: "init=/bin/sh -c \\"echo hi\\"\\nquiet"'),
+    notes.join("\n"),
+  );
+});
+
 Deno.test("bad inputs are refused with a KexecError", async () => {
   const fdt = parseFdt(await dtc(STALE));
   const bad: [Partial<KexecChosenInput>, RegExp][] = [
