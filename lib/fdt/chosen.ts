@@ -40,7 +40,7 @@
 
 import { KexecError } from "../errors.ts";
 import { hex } from "../format.ts";
-import { FDT_HEADER } from "./layout.ts";
+import { FDT_HEADER, FDT_RESERVE_ENTRY_SIZE } from "./layout.ts";
 import { serializeFdt } from "./serialize.ts";
 import {
   addChild,
@@ -308,9 +308,12 @@ export interface KexecFdtBlob {
  */
 export function kexecFdtBlob(fdt: Fdt, maxTotalSize: number): KexecFdtBlob {
   const blob = serializeFdt(fdt, { minFreeSpace: KEXEC_FDT_FREE_SPACE, maxTotalSize });
-  const view = new DataView(blob.buffer);
-  // serializeFdt always puts the strings block last.
-  const used = view.getUint32(FDT_HEADER.offDtStrings) + view.getUint32(FDT_HEADER.sizeDtStrings);
+  const header = (offset: number) => new DataView(blob.buffer).getUint32(offset);
+  const used = Math.max(
+    header(FDT_HEADER.offMemRsvmap) + (fdt.reservations.length + 1) * FDT_RESERVE_ENTRY_SIZE,
+    header(FDT_HEADER.offDtStruct) + header(FDT_HEADER.sizeDtStruct),
+    header(FDT_HEADER.offDtStrings) + header(FDT_HEADER.sizeDtStrings),
+  );
   return {
     blob,
     notes: [

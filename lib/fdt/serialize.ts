@@ -7,11 +7,12 @@
  * was, the gaps between blocks keep their sizes, the structure and strings
  * blocks move only by what the blocks before them grew or shrank, new property
  * names are appended to the source's strings block, and FDT_NOP tokens,
- * padding bytes and shared name offsets stay as they were. When no block
- * moved or changed size, the bytes outside the blocks (gaps, free space) are
- * the source's too, so an unchanged tree gives back the identical blob.
- * Otherwise everything outside the blocks is zero. A tree that was not parsed
- * (or whose source blocks were out of order) is packed as libfdt's
+ * padding bytes and shared name offsets stay as they were. When no block grew
+ * or shrank, every block stays where it was (in whatever order the source had
+ * them) and the bytes outside the blocks (gaps, free space) are the source's
+ * too, so an unchanged tree gives back the identical blob. Otherwise
+ * everything outside the blocks is zero. A tree that was not parsed, or whose
+ * source blocks were out of order and changed size, is packed as libfdt's
  * fdt_open_into packs: header, reservations, structure, strings.
  *
  * @module
@@ -214,6 +215,22 @@ function layout(
   structSize: number,
   stringsSize: number,
 ): Layout {
+  if (
+    origin !== undefined && rsvmapSize === origin.rsvmap.size &&
+    structSize === origin.struct.size && stringsSize === origin.strings.size
+  ) {
+    // Nothing grew or shrank: every block stays where it was, in whatever order.
+    const { rsvmap, struct, strings } = origin;
+    return {
+      rsvmap: rsvmap.offset,
+      rsvmapSize,
+      struct: struct.offset,
+      structSize,
+      strings: strings.offset,
+      dataEnd: Math.max(...[rsvmap, struct, strings].map((b) => b.offset + b.size)),
+      unmoved: true,
+    };
+  }
   const inOrder = origin !== undefined &&
     origin.rsvmap.offset + origin.rsvmap.size <= origin.struct.offset &&
     origin.struct.offset + origin.struct.size <= origin.strings.offset;
@@ -222,18 +239,8 @@ function layout(
     (inOrder ? origin.struct.offset - origin.rsvmap.offset - origin.rsvmap.size : 0);
   const strings = struct + structSize +
     (inOrder ? origin.strings.offset - origin.struct.offset - origin.struct.size : 0);
-  const unmoved = inOrder && rsvmapSize === origin.rsvmap.size &&
-    struct === origin.struct.offset && structSize === origin.struct.size &&
-    strings === origin.strings.offset && stringsSize === origin.strings.size;
-  return {
-    rsvmap,
-    rsvmapSize,
-    struct,
-    structSize,
-    strings,
-    dataEnd: strings + stringsSize,
-    unmoved,
-  };
+  const dataEnd = strings + stringsSize;
+  return { rsvmap, rsvmapSize, struct, structSize, strings, dataEnd, unmoved: false };
 }
 
 function totalSize(

@@ -269,6 +269,33 @@ Deno.test("edits: dtc sees exactly the changed properties and nodes", async () =
   assert.doesNotMatch(listing, /0x48000000 0x0*10000;/);
 });
 
+Deno.test("blocks out of the usual order: kept when unchanged, packed in order after an edit", async () => {
+  const blob = await dtc(SAMPLE);
+  const structAt = u32At(blob, 0x08);
+  const stringsAt = u32At(blob, 0x0c);
+  const stringsSize = u32At(blob, 0x20);
+  // header | reservations | strings | structure
+  const swapped = new Uint8Array(blob.length);
+  swapped.set(blob.subarray(0, structAt));
+  swapped.set(blob.subarray(stringsAt, stringsAt + stringsSize), structAt);
+  const newStruct = Math.ceil((structAt + stringsSize) / 4) * 4;
+  const misordered = new Uint8Array(newStruct + (stringsAt - structAt));
+  misordered.set(swapped.subarray(0, structAt + stringsSize));
+  misordered.set(blob.subarray(structAt, stringsAt), newStruct);
+  const v = new DataView(misordered.buffer);
+  v.setUint32(0x04, misordered.length);
+  v.setUint32(0x08, newStruct);
+  v.setUint32(0x0c, structAt);
+  const fdt = parseFdt(misordered, "misordered");
+  assertSameBytes(serializeFdt(fdt), misordered, "misordered round trip");
+  assert.equal(await dts(misordered), await dts(blob));
+  setProperty(fdt.root, "model", fdtString("sample, longer"));
+  const packed = serializeFdt(fdt);
+  assert.equal(u32At(packed, 0x10), 0x28);
+  assert.ok(u32At(packed, 0x08) < u32At(packed, 0x0c), "structure before strings");
+  assert.match(await dts(packed), /model = "sample, longer";/);
+});
+
 Deno.test("serializeFdt: free space, the source's size and the size limit", async () => {
   const blob = await dtc(SAMPLE, ["-p", "1000"]);
   const fdt = parseFdt(blob);

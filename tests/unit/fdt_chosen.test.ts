@@ -231,6 +231,23 @@ Deno.test("the source tree is not changed, and serialises to the same blob after
   assert.ok(again.length === source.length && again.every((b, i) => b === source[i]));
 });
 
+Deno.test("the blob's size depends on what is passed, not on the addresses (plan, place, edit again)", async () => {
+  const source = parseFdt(await dtc(STALE));
+  const sized = (initrd: number, header: number) =>
+    kexecFdtBlob(
+      editChosenForKexec(source, {
+        ...BASE,
+        initrd: { start: initrd, size: 0x1000 },
+        crash: {
+          elfcorehdr: { start: header, size: 0x1000 },
+          usableMemory: [{ start: header, size: 0x1000000 }],
+        },
+      }).fdt,
+      2 * MiB,
+    ).blob.length;
+  assert.equal(sized(0, 0), sized(0x8_1234_5000, 0xbf000000));
+});
+
 Deno.test("a command line with quotes and a newline is one note line", async () => {
   const { notes } = editChosenForKexec(parseFdt(await dtc(STALE)), {
     ...BASE,

@@ -24,6 +24,8 @@ import {
   cloneFdt,
   decodeRanges,
   type Fdt,
+  FDT_HEADER,
+  fdtAlign,
   type FdtNode,
   type FdtRange,
   getProperty,
@@ -41,9 +43,30 @@ import { fdtShape } from "./shapes.ts";
 const MAX_FDT_SIZE = 2 * 1024 * 1024;
 const shapes = new WeakMap<Uint8Array, ReturnType<typeof fdtShape>>();
 
+/** `blob` with its strings block moved before its structure block (valid, if unusual). */
+function stringsFirst(blob: Uint8Array): Uint8Array {
+  const v = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const struct = v.getUint32(FDT_HEADER.offDtStruct);
+  const structSize = v.getUint32(FDT_HEADER.sizeDtStruct);
+  const strings = v.getUint32(FDT_HEADER.offDtStrings);
+  const stringsSize = v.getUint32(FDT_HEADER.sizeDtStrings);
+  const newStruct = fdtAlign(struct + stringsSize);
+  const out = new Uint8Array(newStruct + structSize);
+  out.set(blob.subarray(0, struct));
+  out.set(blob.subarray(strings, strings + stringsSize), struct);
+  out.set(blob.subarray(struct, struct + structSize), newStruct);
+  const w = new DataView(out.buffer);
+  w.setUint32(FDT_HEADER.totalsize, out.length);
+  w.setUint32(FDT_HEADER.offDtStruct, newStruct);
+  w.setUint32(FDT_HEADER.offDtStrings, struct);
+  return out;
+}
+
 function fixtureSeeds(): Uint8Array[] {
-  return ["fdt-qemu-virt.dtb", "fdt-kexec-stale.dtb"].map((name) => {
-    const bytes = Deno.readFileSync(new URL(`../../fixtures/${name}`, import.meta.url));
+  const fixtures = ["fdt-qemu-virt.dtb", "fdt-kexec-stale.dtb"].map((name) =>
+    Deno.readFileSync(new URL(`../../fixtures/${name}`, import.meta.url))
+  );
+  return [...fixtures, stringsFirst(fixtures[1])].map((bytes) => {
     shapes.set(bytes, fdtShape(bytes));
     return bytes;
   });
@@ -86,7 +109,7 @@ export const fdtTarget = defineTarget<Uint8Array>({
     const fdt = parseFdt(bytes, "fuzz.dtb");
     const before = dump(fdt);
     const out = mustWork("serializeFdt", () => serializeFdt(fdt));
-    const total = new DataView(bytes.buffer, bytes.byteOffset).getUint32(4);
+    const total = new DataView(bytes.buffer, bytes.byteOffset).getUint32(FDT_HEADER.totalsize);
     if (fdt.version === 17 && fdt.lastCompVersion === 16) {
       check(
         out.length === total && out.every((b, i) => b === bytes[i]),
@@ -186,10 +209,13 @@ const same = (a: Uint8Array | undefined, b: Uint8Array) =>
 function checkChosen(input: ChosenFuzzInput, source: Fdt, out: Uint8Array): void {
   check(out.length <= MAX_FDT_SIZE, `blob of ${out.length} bytes is over 2 MiB`);
   const view = new DataView(out.buffer);
-  check(
-    out.length - view.getUint32(0x0c) - view.getUint32(0x20) >= KEXEC_FDT_FREE_SPACE,
-    "no room to spare",
+  const end = (offset: number, size: number) => view.getUint32(offset) + view.getUint32(size);
+  const used = Math.max(
+    view.getUint32(FDT_HEADER.offMemRsvmap) + 16 * (source.reservations.length + 1),
+    end(FDT_HEADER.offDtStruct, FDT_HEADER.sizeDtStruct),
+    end(FDT_HEADER.offDtStrings, FDT_HEADER.sizeDtStrings),
   );
+  check(out.length - used >= KEXEC_FDT_FREE_SPACE, "no room to spare");
   const fdt = parseFdt(out, "edited");
   const chosen = fdt.root.children.find((c) => c.name === "chosen");
   check(chosen, "no /chosen");
