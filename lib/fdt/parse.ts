@@ -26,7 +26,7 @@ import {
   FDT_VERSION,
   fdtAlign,
 } from "./layout.ts";
-import { type BlockSpan, rememberBlob, rememberNode, rememberProperty } from "./origin.ts";
+import { type BlockSpan, type NodeOrigin, type PropertyOrigin, rememberBlob } from "./origin.ts";
 import type { Fdt, FdtNode, FdtReservation } from "./tree.ts";
 
 const GARBAGE_HINT = "give a flattened device tree blob (.dtb), such as one compiled by dtc " +
@@ -37,7 +37,13 @@ type Fail = (what: string, hint?: string) => KexecError;
 
 /** Names are kept one character per byte, so that any name round-trips unchanged. */
 function byteString(bytes: Uint8Array): string {
-  return String.fromCharCode(...bytes);
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
+/** The bytes from `from` to `to` unless they are all zero (the usual padding). */
+function nonZero(blob: Uint8Array, from: number, to: number): Uint8Array | undefined {
+  for (let i = from; i < to; i++) if (blob[i] !== 0) return blob.subarray(from, to);
+  return undefined;
 }
 
 function checkBlock(
@@ -107,18 +113,25 @@ interface OpenNode {
   readonly node: FdtNode;
   readonly path: string;
   readonly nopsBefore: number;
-  readonly padding: Uint8Array;
+  readonly padding: Uint8Array | undefined;
   readonly propertyNames: Set<string>;
   readonly childNames: Set<string>;
+}
+
+/** The tree of a structure block, and where each of its parts came from. */
+interface Structure {
+  readonly root: FdtNode;
+  readonly nopsBeforeEnd: number;
+  readonly properties: Map<object, PropertyOrigin>;
+  readonly nodes: Map<object, NodeOrigin>;
 }
 
 function readStructure(
   blob: Uint8Array,
   struct: BlockSpan,
   strings: BlockSpan,
-  stringsBlock: Uint8Array,
   fail: Fail,
-): { root: FdtNode; nopsBeforeEnd: number } {
+): Structure {
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   const end = struct.offset + struct.size;
   const where = (at: number) => `structure block offset ${hex(at - struct.offset)}`;
@@ -146,6 +159,8 @@ function readStructure(
     return name;
   };
 
+  const properties = new Map<object, PropertyOrigin>();
+  const nodes = new Map<object, NodeOrigin>();
   const stack: OpenNode[] = [];
   let root: FdtNode | undefined;
   let nops = 0;
@@ -187,7 +202,7 @@ function readStructure(
       } else {
         root = node;
       }
-      const padding = blob.subarray(at + nul + 1, padded);
+      const padding = nonZero(blob, at + nul + 1, padded);
       stack.push({
         node,
         path,
@@ -219,23 +234,16 @@ function readStructure(
       if (open.propertyNames.has(name)) throw fail(`two properties '${name}' in ${open.path}`);
       open.propertyNames.add(name);
       const value = blob.subarray(valueAt, valueAt + len);
-      const padding = blob.subarray(valueAt + len, padded);
-      open.node.properties.push(
-        rememberProperty({ name, value }, {
-          nopsBefore: nops,
-          name,
-          strings: stringsBlock,
-          nameoff,
-          value,
-          padding,
-        }),
-      );
+      const padding = nonZero(blob, valueAt + len, padded);
+      const property = { name, value };
+      open.node.properties.push(property);
+      properties.set(property, { nopsBefore: nops, name, nameoff, value, padding });
       nops = 0;
       at = padded;
     } else if (token === FDT_TOKEN.END_NODE) {
       const open = stack.pop();
       if (open === undefined) throw fail(`FDT_END_NODE outside any node at ${where(tokenAt)}`);
-      rememberNode(open.node, {
+      nodes.set(open.node, {
         nopsBefore: open.nopsBefore,
         name: open.node.name,
         padding: open.padding,
@@ -249,7 +257,7 @@ function readStructure(
         throw fail(`FDT_END at ${where(tokenAt)} inside ${open.path} (${stack.length} open nodes)`);
       }
       if (at !== end) throw fail(`${end - at} bytes after FDT_END in the structure block`);
-      return { root, nopsBeforeEnd: nops };
+      return { root, nopsBeforeEnd: nops, properties, nodes };
     } else {
       throw fail(`unknown token ${hex(token)} at ${where(tokenAt)}`);
     }
@@ -346,7 +354,7 @@ export function parseFdt(bytes: Uint8Array, path = "(blob)"): Fdt {
   ]);
   const blob = bytes.subarray(0, totalsize);
   const stringsBytes = blob.subarray(strings.offset, strings.offset + strings.size);
-  const { root, nopsBeforeEnd } = readStructure(blob, struct, strings, stringsBytes, fail);
+  const { root, ...parts } = readStructure(blob, struct, strings, fail);
   const fdt: Fdt = {
     root,
     reservations,
@@ -354,5 +362,5 @@ export function parseFdt(bytes: Uint8Array, path = "(blob)"): Fdt {
     version,
     lastCompVersion,
   };
-  return rememberBlob(fdt, { blob, rsvmap, struct, strings, stringsBytes, nopsBeforeEnd });
+  return rememberBlob(fdt, { blob, rsvmap, struct, strings, stringsBytes, ...parts });
 }

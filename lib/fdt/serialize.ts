@@ -32,13 +32,7 @@ import {
   FDT_VERSION,
   fdtAlign,
 } from "./layout.ts";
-import {
-  type BlobOrigin,
-  blobOrigin,
-  nodeOrigin,
-  type PropertyOrigin,
-  propertyOrigin,
-} from "./origin.ts";
+import { type BlobOrigin, blobOrigin, type PropertyOrigin } from "./origin.ts";
 import type { Fdt, FdtNode } from "./tree.ts";
 
 /** How large the blob may and must be. */
@@ -93,7 +87,7 @@ class StringTable {
 
   /** Where `name` is (or now goes); a parsed name keeps its own offset. */
   offsetOf(name: string, origin: PropertyOrigin | undefined): number {
-    if (origin?.name === name && origin.strings === this.#base) return origin.nameoff;
+    if (origin?.name === name) return origin.nameoff;
     const known = this.#offsets.get(name);
     if (known !== undefined) return known;
     const bytes = nameBytes(name, "property name");
@@ -125,8 +119,11 @@ class StructWriter {
   readonly #view: DataView | undefined;
   readonly #strings: StringTable;
 
-  constructor(strings: StringTable, out?: Uint8Array, at = 0) {
+  readonly #origin: BlobOrigin | undefined;
+
+  constructor(strings: StringTable, origin: BlobOrigin | undefined, out?: Uint8Array, at = 0) {
     this.#strings = strings;
+    this.#origin = origin;
     this.#out = out;
     this.#view = out && new DataView(out.buffer, out.byteOffset, out.byteLength);
     this.at = at;
@@ -160,7 +157,7 @@ class StructWriter {
     if (depth > 1 && (node.name === "" || node.name.includes("/"))) {
       throw fail(`a node is named '${node.name}'`);
     }
-    const origin = nodeOrigin(node);
+    const origin = this.#origin?.nodes.get(node);
     this.#nops(origin?.nopsBefore ?? 0);
     this.#u32(FDT_TOKEN.BEGIN_NODE);
     this.#padded(
@@ -173,7 +170,7 @@ class StructWriter {
         throw fail(`node '${node.name}' has two properties '${property.name}'`);
       }
       names.add(property.name);
-      const from = propertyOrigin(property);
+      const from = this.#origin?.properties.get(property);
       this.#nops(from?.nopsBefore ?? 0);
       this.#u32(FDT_TOKEN.PROP);
       this.#u32(property.value.length);
@@ -190,9 +187,9 @@ class StructWriter {
     this.#u32(FDT_TOKEN.END_NODE);
   }
 
-  tree(fdt: Fdt, origin: BlobOrigin | undefined): void {
+  tree(fdt: Fdt): void {
     this.node(fdt.root, 1);
-    this.#nops(origin?.nopsBeforeEnd ?? 0);
+    this.#nops(this.#origin?.nopsBeforeEnd ?? 0);
     this.#u32(FDT_TOKEN.END);
   }
 }
@@ -292,8 +289,8 @@ function totalSize(
 export function serializeFdt(fdt: Fdt, options: SerializeOptions = {}): Uint8Array {
   const origin = blobOrigin(fdt);
   const strings = new StringTable(origin?.stringsBytes ?? new Uint8Array(0));
-  const measure = new StructWriter(strings);
-  measure.tree(fdt, origin);
+  const measure = new StructWriter(strings, origin);
+  measure.tree(fdt);
   const rsvmapSize = (fdt.reservations.length + 1) * FDT_RESERVE_ENTRY_SIZE;
   const at = layout(origin, rsvmapSize, measure.at, strings.size);
   const total = totalSize(at.dataEnd, origin, options);
@@ -324,7 +321,7 @@ export function serializeFdt(fdt: Fdt, options: SerializeOptions = {}): Uint8Arr
   });
   view.setBigUint64(at.rsvmap + rsvmapSize - FDT_RESERVE_ENTRY_SIZE, 0n);
   view.setBigUint64(at.rsvmap + rsvmapSize - 8, 0n);
-  new StructWriter(strings, out, at.struct).tree(fdt, origin);
+  new StructWriter(strings, origin, out, at.struct).tree(fdt);
   strings.write(out, at.strings);
   return out;
 }

@@ -8,7 +8,7 @@
  */
 
 import { KexecError } from "../errors.ts";
-import { copyOrigin } from "./origin.ts";
+import { blobOrigin, type NodeOrigin, type PropertyOrigin, rememberBlob } from "./origin.ts";
 import { FDT_LAST_COMP_VERSION, FDT_MAX_DEPTH, FDT_VERSION } from "./layout.ts";
 
 /** A property: a name and its raw value bytes (big-endian cells, strings, bytes). */
@@ -92,6 +92,9 @@ export function emptyFdt(): Fdt {
  * ```
  */
 export function cloneFdt(fdt: Fdt): Fdt {
+  const origin = blobOrigin(fdt);
+  const properties = new Map<object, PropertyOrigin>();
+  const nodes = new Map<object, NodeOrigin>();
   const cloneNode = (node: FdtNode, depth: number): FdtNode => {
     if (depth > FDT_MAX_DEPTH) {
       throw new KexecError(
@@ -100,10 +103,17 @@ export function cloneFdt(fdt: Fdt): Fdt {
     }
     const copy: FdtNode = {
       name: node.name,
-      properties: node.properties.map((p) => copyOrigin(p, { name: p.name, value: p.value })),
+      properties: node.properties.map((p) => {
+        const property = { name: p.name, value: p.value };
+        const from = origin?.properties.get(p);
+        if (from) properties.set(property, from);
+        return property;
+      }),
       children: node.children.map((c) => cloneNode(c, depth + 1)),
     };
-    return copyOrigin(node, copy);
+    const from = origin?.nodes.get(node);
+    if (from) nodes.set(copy, from);
+    return copy;
   };
   const copy: Fdt = {
     root: cloneNode(fdt.root, 1),
@@ -112,7 +122,7 @@ export function cloneFdt(fdt: Fdt): Fdt {
     version: fdt.version,
     lastCompVersion: fdt.lastCompVersion,
   };
-  return copyOrigin(fdt, copy);
+  return origin ? rememberBlob(copy, { ...origin, properties, nodes }) : copy;
 }
 
 /**
