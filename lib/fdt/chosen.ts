@@ -69,9 +69,12 @@ export const KASLR_SEED_SIZE = 8;
 export const RNG_SEED_SIZE = 128;
 
 /**
- * Free space left in the blob for the next kernel, as Linux's loader does
- * (drivers/of/kexec.c FDT_EXTRA_SPACE, "so that we can add initrd, bootargs,
- * kaslr-seed, rng-seed, useable-memory-range and elfcorehdr").
+ * Free bytes left at the end of the blob for the next kernel: the 4 KiB
+ * drivers/of/kexec.c gives itself for these edits (FDT_EXTRA_SPACE, "so that
+ * we can add initrd, bootargs, kaslr-seed, rng-seed, useable-memory-range and
+ * elfcorehdr"), kept so that whoever edits the blob in place next has room.
+ * (arm64's kexec_file_load packs its blob with fdt_pack instead,
+ * arch/arm64/kernel/machine_kexec_file.c load_other_segments.)
  */
 export const KEXEC_FDT_FREE_SPACE = 0x1000;
 
@@ -292,11 +295,12 @@ export interface KexecFdtBlob {
 }
 
 /**
- * Writes the edited tree with {@link KEXEC_FDT_FREE_SPACE} bytes free after
- * the data (more when the source had more room, as long as it fits), at most
- * `maxTotalSize` bytes in all: arm64 passes 2 MiB, the most the kernel maps
- * (Documentation/arch/arm64/booting.rst: "must not exceed 2 megabytes in
- * size"). Larger is a {@link KexecError}.
+ * Writes the edited tree in its source's layout with exactly
+ * {@link KEXEC_FDT_FREE_SPACE} bytes free after the data (a source's larger
+ * room, such as QEMU's 1 MiB, is not carried over), at most `maxTotalSize`
+ * bytes in all: arm64 passes 2 MiB, the most the kernel maps
+ * (Documentation/arch/arm64/booting.rst: the dtb "must not exceed 2 megabytes
+ * in size"). Larger is a {@link KexecError}.
  *
  * @example
  * ```ts
@@ -307,7 +311,7 @@ export interface KexecFdtBlob {
  * ```
  */
 export function kexecFdtBlob(fdt: Fdt, maxTotalSize: number): KexecFdtBlob {
-  const blob = serializeFdt(fdt, { minFreeSpace: KEXEC_FDT_FREE_SPACE, maxTotalSize });
+  const blob = serializeFdt(fdt, { freeSpace: KEXEC_FDT_FREE_SPACE, maxTotalSize });
   const header = (offset: number) => new DataView(blob.buffer).getUint32(offset);
   const used = Math.max(
     header(FDT_HEADER.offMemRsvmap) + (fdt.reservations.length + 1) * FDT_RESERVE_ENTRY_SIZE,

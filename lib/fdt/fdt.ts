@@ -15,7 +15,7 @@
  * const fdt = parseFdt(serializeFdt(tree), "demo.dtb");
  * const chosen = findNode(fdt, "/chosen")!;
  * setProperty(chosen, "bootargs", fdtString("console=ttyAMA0"));
- * const edited = parseFdt(serializeFdt(fdt, { minFreeSpace: 0x1000 }));
+ * const edited = parseFdt(serializeFdt(fdt, { freeSpace: 0x1000 }));
  * if (readString(findNode(edited, "/chosen")!.properties[0]) !== "console=ttyAMA0") throw new Error();
  * ```
  *

@@ -37,8 +37,12 @@ import type { Fdt, FdtNode } from "./tree.ts";
 
 /** How large the blob may and must be. */
 export interface SerializeOptions {
-  /** Free bytes to leave after the last block, at least (default 0). */
-  readonly minFreeSpace?: number;
+  /**
+   * Free bytes after the data: the blob is exactly that much larger than its
+   * blocks. Default: the source's `totalsize` when the data still fits in it
+   * (an unchanged tree comes back identical), else no free space.
+   */
+  readonly freeSpace?: number;
   /** Largest `totalsize` allowed (default 2^32 - 1, the most the header can say). */
   readonly maxTotalSize?: number;
 }
@@ -245,18 +249,20 @@ function totalSize(
   origin: BlobOrigin | undefined,
   options: SerializeOptions,
 ): number {
-  const minFree = options.minFreeSpace ?? 0;
+  const { freeSpace } = options;
   const max = Math.min(options.maxTotalSize ?? MAX_TOTALSIZE, MAX_TOTALSIZE);
-  if (!Number.isSafeInteger(minFree) || minFree < 0) {
-    throw fail(`free space ${minFree} is not a size`);
+  if (freeSpace !== undefined && (!Number.isSafeInteger(freeSpace) || freeSpace < 0)) {
+    throw fail(`free space ${freeSpace} is not a size`);
   }
-  const needed = dataEnd + minFree;
-  // Keep the room the source had (an in-place edit does), unless that breaks the limit.
-  const kept = Math.max(origin?.blob.length ?? 0, needed);
-  if (kept <= max) return kept;
-  if (needed <= max) return needed;
+  const total = freeSpace !== undefined
+    ? dataEnd + freeSpace
+    // Keep the room the source had, unless that breaks the limit.
+    : Math.max(origin?.blob.length ?? 0, dataEnd) <= max
+    ? Math.max(origin?.blob.length ?? 0, dataEnd)
+    : dataEnd;
+  if (total <= max) return total;
   throw new KexecError(
-    `device tree: ${dataEnd} bytes${minFree ? ` and ${minFree} bytes of free space` : ""} ` +
+    `device tree: ${dataEnd} bytes${freeSpace ? ` and ${freeSpace} bytes of free space` : ""} ` +
       `exceed the limit of ${max} bytes`,
     {
       hint:
@@ -267,10 +273,10 @@ function totalSize(
 
 /**
  * Writes `fdt` as a version 17 blob (see the module description for where
- * the blocks go). `totalsize` is the source blob's when the data still fits,
- * grown to leave at least `minFreeSpace` free bytes after the data; the
- * source's spare room is given up before `maxTotalSize` is exceeded, and a
- * blob that cannot fit is a {@link KexecError}.
+ * the blocks go). `totalsize` is the data's end plus `freeSpace` when given;
+ * otherwise the source blob's when the data still fits (its spare room is
+ * given up before `maxTotalSize` is exceeded). A blob that cannot fit in
+ * `maxTotalSize` is a {@link KexecError}.
  *
  * @example
  * ```ts
@@ -280,7 +286,7 @@ function totalSize(
  * const tree = emptyFdt();
  * tree.reservations.push({ address: 0x48000000, size: 0x1000 });
  * setProperty(tree.root, "model", new TextEncoder().encode("demo\0"));
- * const blob = serializeFdt(tree, { minFreeSpace: 0x1000 });
+ * const blob = serializeFdt(tree, { freeSpace: 0x1000 });
  * const again = serializeFdt(parseFdt(blob));
  * if (again.length !== blob.length || !again.every((b, i) => b === blob[i])) throw new Error();
  * if (new DataView(blob.buffer).getUint32(4) !== blob.length) throw new Error("totalsize");

@@ -257,7 +257,7 @@ Deno.test("edits: dtc sees exactly the changed properties and nodes", async () =
   const extra = addChild(fdt.root, "extra@1000");
   setProperty(extra, "reg", fdtU32(0x1000));
   fdt.reservations.splice(0, 1);
-  const listing = await dts(serializeFdt(fdt, { minFreeSpace: 4096 }));
+  const listing = await dts(serializeFdt(fdt, { freeSpace: 4096 }));
   assert.deepEqual(dtsNode(listing, "chosen"), [
     'stdout-path = "/serial@9000000";',
     'bootargs = "console=ttyS0";',
@@ -301,18 +301,16 @@ Deno.test("serializeFdt: free space, the source's size and the size limit", asyn
   const fdt = parseFdt(blob);
   const dataEnd = u32At(blob, 0x0c) + u32At(blob, 0x20);
   assert.equal(serializeFdt(fdt).length, blob.length, "keeps the source's room");
-  assert.equal(
-    serializeFdt(fdt, { minFreeSpace: 4096 }).length,
-    dataEnd + 4096,
-    "grows to leave room",
-  );
+  assert.equal(serializeFdt(fdt, { freeSpace: 4096 }).length, dataEnd + 4096, "exactly that room");
+  assert.equal(serializeFdt(fdt, { freeSpace: 0 }).length, dataEnd, "packed");
+  assert.throws(() => serializeFdt(fdt, { freeSpace: -1 }), /free space -1 is not a size/);
   assert.equal(
     serializeFdt(fdt, { maxTotalSize: dataEnd + 10 }).length,
     dataEnd,
     "gives up the source's room before the limit",
   );
   assert.throws(
-    () => serializeFdt(fdt, { minFreeSpace: 100, maxTotalSize: dataEnd + 10 }),
+    () => serializeFdt(fdt, { freeSpace: 100, maxTotalSize: dataEnd + 10 }),
     /exceed the limit of/,
   );
 });

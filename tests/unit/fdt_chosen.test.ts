@@ -70,22 +70,27 @@ Deno.test("QEMU's virt device tree: /chosen for a normal load, grown in place", 
   // Everything else is as QEMU wrote it.
   const rest = (text: string) => text.replace(/\tchosen \{[^}]*\};\n/, "");
   assert.equal(rest(listing), rest(await dts(source)));
-  // In place: the blocks stay where they were and QEMU's 1 MiB of room is kept.
+  // In place: the blocks stay where they were; 4 KiB to spare instead of QEMU's 1 MiB.
   assert.equal(u32At(blob, 0x10), u32At(source, 0x10));
   assert.equal(u32At(blob, 0x08), u32At(source, 0x08));
-  assert.equal(blob.length, source.length);
   const used = u32At(blob, 0x0c) + u32At(blob, 0x20);
+  assert.equal(blob.length, used + KEXEC_FDT_FREE_SPACE);
+  assert.ok(blob.subarray(used).every((b) => b === 0));
   assert.deepEqual(size, [
-    `device tree: ${MiB} bytes (${used} used, ${MiB - used} free, at most ${2 * MiB})`,
+    `device tree: ${used + 4096} bytes (${used} used, 4096 free, at most ${2 * MiB})`,
   ]);
 });
 
-Deno.test("QEMU's virt device tree: a limit below its size gives up its spare room", async () => {
+Deno.test("a device tree that does not fit the limit is refused", async () => {
   const { fdt } = editChosenForKexec(parseFdt(await qemuVirtDtb()), BASE);
-  const { blob } = kexecFdtBlob(fdt, 64 * 1024);
-  const used = u32At(blob, 0x0c) + u32At(blob, 0x20);
-  assert.equal(blob.length, used + KEXEC_FDT_FREE_SPACE);
-  assert.throws(() => kexecFdtBlob(fdt, used + 100), KexecError);
+  const used = kexecFdtBlob(fdt, 2 * MiB).blob.length - KEXEC_FDT_FREE_SPACE;
+  assert.equal(kexecFdtBlob(fdt, used + KEXEC_FDT_FREE_SPACE).blob.length, used + 4096);
+  assert.throws(() => kexecFdtBlob(fdt, used + 100), (e) => {
+    assert.ok(e instanceof KexecError);
+    assert.match(e.message, /exceed the limit of/);
+    assert.match(e.hint!, /too large/);
+    return true;
+  });
 });
 
 const STALE = `/dts-v1/;

@@ -129,7 +129,7 @@ export const fdtTarget = defineTarget<Uint8Array>({
     check(sameTree(again, fdt), "re-parsed tree differs");
     const edited = cloneFdt(fdt);
     setProperty(edited.root, "x-fuzz-edit", new Uint8Array([1, 2, 3]));
-    const moved = mustWork("edit", () => parseFdt(serializeFdt(edited, { minFreeSpace: 64 })));
+    const moved = mustWork("edit", () => parseFdt(serializeFdt(edited, { freeSpace: 64 })));
     check(sameTree(moved, edited), "an edited tree did not survive serialisation");
     check(sameTree(fdt, again), "editing a copy changed the source tree");
   },
