@@ -20,6 +20,7 @@ import {
   vmcoreinfoTarget,
 } from "./crash.ts";
 import { elfDynamicTarget } from "./elf_dynamic.ts";
+import { fdtChosenTarget, fdtTarget } from "./fdt.ts";
 import { efiSystabTarget, factsTarget, kjumpTarget } from "./host_text.ts";
 import { checkImageTarget, resolveKernelTarget, setupHeaderTarget } from "./image_header.ts";
 import { hexAddressTarget, iomemTarget, memmapTarget, memorySourceTarget } from "./memory_text.ts";
@@ -31,6 +32,8 @@ export const TARGETS: readonly FuzzTarget<unknown>[] = [
   checkImageTarget,
   bzImagePlanTarget,
   elfDynamicTarget,
+  fdtTarget,
+  fdtChosenTarget,
   cpioWriterTarget,
   iomemTarget,
   memmapTarget,
@@ -55,7 +58,6 @@ export const NOT_PRESENT: readonly { readonly name: string; readonly what: strin
   { name: "pe_uki", what: "PE/UKI reader (detectImage only recognises MZ)" },
   { name: "zboot", what: "EFI zboot unwrapping (detectImage only recognises 'zimg')" },
   { name: "arm64_image", what: "arm64 Image header parser (detectImage only checks the magic)" },
-  { name: "fdt", what: "flattened device tree reader" },
   { name: "decompress", what: "gzip/zstd/xz/lz4/lzo/bzip2 decompressors" },
   { name: "cpio_reader", what: "newc reader (only the writer exists; its inputs are fuzzed)" },
 ];

@@ -7,6 +7,7 @@
  */
 
 import { SETUP_HEADER } from "../../../lib/arch/x86_64/setup_header.ts";
+import { FDT_HEADER, FDT_MAGIC, FDT_TOKEN, fdtAlign } from "../../../lib/fdt/layout.ts";
 import { ascii, type ByteField, type ByteShape, le } from "../mutate_bytes.ts";
 
 // Widths of the setup header fields (boot.rst "The Real-Mode Kernel Header").
@@ -141,5 +142,75 @@ export function elfShape(seed: Uint8Array): ByteShape {
     hotEnd: phoff + phnum * PHDR_SIZE,
     dictionary: KERNEL_MAGICS,
     maxLength: 0x30000,
+  };
+}
+
+// Devicetree Specification v0.4, chapter 5: tokens and the widths of header fields.
+const FDT_TOKENS = Object.values(FDT_TOKEN);
+
+function be32(value: number): Uint8Array {
+  return new Uint8Array([value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]);
+}
+
+/** Magic, tokens and names device trees are made of, big-endian. */
+export const FDT_DICTIONARY: readonly Uint8Array[] = [
+  be32(FDT_MAGIC),
+  ...FDT_TOKENS.map(be32),
+  new Uint8Array(16),
+  ascii("chosen\0"),
+  ascii("linux,initrd-start\0"),
+  ascii("#address-cells\0"),
+  ascii("memory@40000000\0"),
+];
+
+/**
+ * The shape of one device tree seed: every header field, every reservation
+ * entry, every token with a property's len and nameoff, and the blocks' and
+ * tokens' edges as truncation points. Read from the seed with the library's
+ * header offsets; the seed must be a valid blob.
+ *
+ * @example
+ * ```ts
+ * import { fdtShape } from "./shapes.ts";
+ * const dtb = Deno.readFileSync(new URL("../../fixtures/fdt-kexec-stale.dtb", import.meta.url));
+ * const shape = fdtShape(dtb);
+ * if (shape.littleEndian !== false || shape.fields.length < 100) throw new Error();
+ * ```
+ */
+export function fdtShape(seed: Uint8Array): ByteShape {
+  const v = new DataView(seed.buffer, seed.byteOffset, seed.byteLength);
+  const fields: ByteField[] = Object.values(FDT_HEADER).map((offset) => ({ offset, size: 4 }));
+  const rsvmap = v.getUint32(FDT_HEADER.offMemRsvmap);
+  const struct = v.getUint32(FDT_HEADER.offDtStruct);
+  const structEnd = struct + v.getUint32(FDT_HEADER.sizeDtStruct);
+  const strings = v.getUint32(FDT_HEADER.offDtStrings);
+  const boundaries = [
+    rsvmap,
+    struct,
+    structEnd,
+    strings,
+    strings + v.getUint32(FDT_HEADER.sizeDtStrings),
+  ];
+  for (let at = rsvmap; v.getBigUint64(at + 8) !== 0n; at += 16) {
+    fields.push({ offset: at, size: 8 }, { offset: at + 8, size: 8 });
+  }
+  for (let at = struct; at < structEnd;) {
+    const token = v.getUint32(at);
+    fields.push({ offset: at, size: 4 });
+    boundaries.push(at);
+    at += 4;
+    if (token === FDT_TOKEN.BEGIN_NODE) at += fdtAlign(seed.subarray(at).indexOf(0) + 1);
+    if (token === FDT_TOKEN.PROP) {
+      fields.push({ offset: at, size: 4 }, { offset: at + 4, size: 4 });
+      at += 8 + fdtAlign(v.getUint32(at));
+    }
+  }
+  return {
+    fields,
+    boundaries,
+    hotEnd: structEnd,
+    dictionary: FDT_DICTIONARY,
+    littleEndian: false,
+    maxLength: 0x40000,
   };
 }
