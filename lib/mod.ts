@@ -28,7 +28,8 @@ export { formatStatus, readStatus as status, type StatusReport } from "./status.
 export { planFileLoad } from "./plan/file_load.ts";
 export { planSegmentLoad as plan } from "./arch/segments.ts";
 export type { FileLoadPlan, LoadPlan, Segment, SegmentLoadPlan } from "./plan/types.ts";
-export { resolveCmdline } from "./cmdline.ts";
+export { resolveCmdline, reuseCmdline } from "./cmdline.ts";
+export { decodeRaw, displayRaw, encodeRaw } from "./raw_text.ts";
 export { ExitCode, KexecError } from "./errors.ts";
 export { runCli } from "./cli/run.ts";
 export { HostSystem } from "./sys/host.ts";

@@ -9,6 +9,7 @@
 
 import type { Arch } from "../abi.ts";
 import { KexecError } from "../errors.ts";
+import { encodeRaw } from "../raw_text.ts";
 import { formatProtocol, parseSetupHeader, XLF } from "./x86_64/setup_header.ts";
 
 /**
@@ -56,7 +57,7 @@ export function checkImage(
 ): ImageCheck {
   if (arch !== "x86_64") return { notes: [], fitsFileLoad: true, fitsSegmentLoad: true };
   const h = parseSetupHeader(bytes, path);
-  const length = new TextEncoder().encode(cmdline).length;
+  const length = encodeRaw(cmdline).length;
   // boot.rst: cmdline_size excludes the NUL; loaders are one byte stricter.
   const segmentLoadMax = Math.max(0, h.cmdlineSize - 1);
   const fileLoadMax = Math.max(0, h.cmdlineSize - 1 - MAX_ELFCOREHDR_STR_LEN);

@@ -28,6 +28,7 @@ import {
   setupHeaderTarget,
 } from "./image_header.ts";
 import { hexAddressTarget, iomemTarget, memmapTarget, memorySourceTarget } from "./memory_text.ts";
+import { rawTextTarget } from "./raw_text.ts";
 
 /** The fuzzed parsers, in report order. */
 export const TARGETS: readonly FuzzTarget<unknown>[] = [
@@ -47,6 +48,7 @@ export const TARGETS: readonly FuzzTarget<unknown>[] = [
   kjumpTarget,
   cmdlineTarget,
   invocationTarget,
+  rawTextTarget,
   crashRegionsTarget,
   cpuListTarget,
   crashNotesTarget,
