@@ -20,6 +20,7 @@
 import type { Arch } from "../abi.ts";
 import { archCli } from "../arch/cli.ts";
 import { ExitCode, KexecError, usageError } from "../errors.ts";
+import { checkType, compatOption } from "./arch_options.ts";
 import { scanArgs, type ScanResult } from "./getopt.ts";
 import { UNSUPPORTED_REASONS } from "./options.ts";
 import { applyOption, finishOptions, initialState, type MainState } from "./state.ts";
@@ -245,7 +246,7 @@ function runOptionLoop(
         got[flagName(spec.id)] = true;
         break;
       case "compat":
-        compatOption(long ?? spelled, spelled, arch, got);
+        compatOption(long ?? spelled, spelled, arch, got.warnings, got.refusals);
         break;
       case "hotplug":
         got.warnings.push(`option ${spelled} has no effect here: ${spec.help.split(": ")[1]}`);
@@ -273,22 +274,6 @@ function flagName(
     "debug": "debug",
   } as const;
   return names[id];
-}
-
-function compatOption(long: string, spelled: string, arch: Arch, got: Gathered): void {
-  const effect = archCli(arch).effects[long];
-  if (effect === undefined) {
-    got.warnings.push(`option ${spelled} has no effect on ${arch}`);
-  } else if ("noEffect" in effect) {
-    got.warnings.push(`option ${spelled} has no effect on ${arch}: ${effect.noEffect}`);
-  } else {
-    got.refusals.push(
-      new KexecError(`option ${spelled} is not supported on ${arch}`, {
-        exitCode: effect.exitCode,
-        hint: effect.refused,
-      }),
-    );
-  }
 }
 
 // main()'s checks between the loop and the first action, in its order (the
@@ -381,29 +366,6 @@ function planSteps(state: MainState, toolsStatusImage: "normal" | "crash"): Step
   if (state.exec) steps.push({ kind: "exec", sync: state.sync, ifdown: state.ifdown });
   else if (state.jumpBackHelper) steps.push({ kind: "jump-back-helper" });
   return steps;
-}
-
-// -t matters to kexec_load only (kexec-tools' my_load()): a type with a
-// planner goes to it, another is refused unless -s makes it irrelevant.
-function checkType(type: string | undefined, syscall: SyscallMode, arch: Arch): string | undefined {
-  if (type === undefined) return undefined;
-  const types = archCli(arch).types;
-  const known = Object.keys(types);
-  const support = types[type];
-  if (support === undefined) {
-    throw new KexecError(`Unsupported kernel type ${type}`, {
-      hint: `kexec-tools' types on ${arch}: ${known.join(", ")}`,
-    });
-  }
-  if (support.planner) return type;
-  if (syscall !== "file") {
-    throw new KexecError(`-t ${type}: ${support.why}`, {
-      hint: `use -s (the kernel's own loader ignores -t), or a type this kexec loads: ${
-        known.filter((t) => types[t].planner).join(", ")
-      }`,
-    });
-  }
-  return undefined;
 }
 
 function positionalWarnings(scan: ScanResult, steps: readonly Step[]): string[] {
