@@ -156,6 +156,7 @@ export function interpret(scan: ScanResult, arch: Arch = "x86_64"): Invocation {
     warnings: [],
   };
   const ending = runOptionLoop(scan, state, got, arch);
+  const { loadOnly: _loadOnly, refusals: _refusals, ...options } = got;
   const base = {
     helpExitCode: 0,
     steps: [],
@@ -163,17 +164,17 @@ export function interpret(scan: ScanResult, arch: Arch = "x86_64"): Invocation {
     kernel: scan.positionals[0],
     syscall: state.syscall,
     implicitLoad: false,
-    ...got,
+    ...options,
   };
   if (ending) {
     const action = ending.end;
     return { ...base, action, helpExitCode: ending.end === "help" ? ending.code : 0 };
   }
-  const toolsStatusImage = finishOptions(state);
+  finishOptions(state);
   checkAfterLoop(state, got);
   const syscall = chooseSyscall(state);
   refuseCombinations(state, got);
-  const steps = planSteps(state, toolsStatusImage);
+  const steps = planSteps(state);
   const loads = steps.some((s) => s.kind === "load");
   const warnings = [...got.warnings, ...positionalWarnings(scan, steps)];
   return {
@@ -346,13 +347,14 @@ function refuseCombinations(state: MainState, got: Gathered): void {
   }
 }
 
-function planSteps(state: MainState, toolsStatusImage: "normal" | "crash"): Step[] {
+function planSteps(state: MainState): Step[] {
   if (state.status) {
-    // kexec-tools also asks about the normal image after -d (KEXEC_DEBUG makes
-    // kexec_flags non-zero); here -d never changes the answer.
+    // finishOptions() gives kexec-tools' answer, which is the normal image
+    // after -d (KEXEC_DEBUG makes kexec_flags non-zero); here -d never
+    // changes which image -S asks about.
     const image = state.kexecFlags === "crash" || (state.kexecFlags === "none" && !state.hasOptLoad)
       ? "crash"
-      : toolsStatusImage;
+      : "normal";
     return [{ kind: "status", image }];
   }
   const steps: Step[] = [];

@@ -15,7 +15,10 @@ import { helpText, manPage } from "../../lib/cli/help.ts";
 import { parseInvocation } from "../../lib/cli/invocation.ts";
 import { OPTIONS } from "../../lib/cli/options.ts";
 import { KexecError } from "../../lib/errors.ts";
+import { applyOption, finishOptions, initialState } from "../../lib/cli/state.ts";
 import { planOf } from "../support/plan.ts";
+
+const README = Deno.readTextFileSync(new URL("../../README.md", import.meta.url));
 
 const K = "/boot/vmlinuz";
 
@@ -155,6 +158,16 @@ Deno.test("-h, -v, -?, --print-ckr-size and bad values end the option loop where
     [["-d", "-x"], "exit 255"],
   ];
   for (const [argv, plan] of cases) assert.equal(planOf(argv), plan, argv.join(" "));
+});
+
+Deno.test("-S: kexec-tools asks about the normal image after -d; this tool about the crash image", () => {
+  const tools = initialState();
+  applyOption(tools, "debug");
+  applyOption(tools, "status");
+  assert.equal(finishOptions(tools), "normal");
+  assert.equal(planOf(["-d", "-S"]), "status(crash)");
+  assert.equal(planOf(["-S", "-l", "-d"]), "status(normal)");
+  assert.ok(README.includes("`-d -S` checks the same image as"));
 });
 
 Deno.test("no test hook in --help, the man page, the option table or lib/", async () => {
