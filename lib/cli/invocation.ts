@@ -250,7 +250,10 @@ function runOptionLoop(
         compatOption(long ?? spelled, spelled, arch, got.warnings, got.refusals);
         break;
       case "hotplug":
-        got.warnings.push(`option ${spelled} has no effect here: ${spec.help.split(": ")[1]}`);
+        got.warnings.push(
+          `option ${spelled} has no effect here: the crash kernel's ELF core header is not ` +
+            "updated on hotplug; reload the crash kernel after CPU or memory hotplug",
+        );
         break;
       case "unsupported":
         got.refusals.push(
