@@ -81,9 +81,8 @@ export function interfacesToBringDown(names: readonly string[]): string[] {
  * import { silentReporter } from "./report.ts";
  * import { RecordingSystem } from "./sys/recording.ts";
  * // sysfs not mounted: it is looked at privately, and shows a loaded kernel.
- * const sys = new RecordingSystem({}, {
- *   privateSysfs: { files: { "/sys/kernel": { dir: ["kexec_loaded"] }, "/sys/kernel/kexec_loaded": "1\n" } },
- * });
+ * const files = { "/sys/kernel": { dir: ["kexec_loaded"] }, "/sys/kernel/kexec_loaded": "1\n" };
+ * const sys = new RecordingSystem({}, { privateSysfs: { files } });
  * requireLoadedImage(sys, silentReporter);
  * if (sys.calls[0].op !== "mount_private_sysfs") throw new Error();
  * ```
