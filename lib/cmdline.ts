@@ -1,11 +1,15 @@
 /**
- * The new kernel's command line: reuse of /proc/cmdline, stripping, and the
- * bytes passed to the kernel.
+ * The new kernel's command line: reuse of /proc/cmdline, the combination with
+ * `--append`, and the bytes passed to the kernel.
+ *
+ * Command lines are raw strings (lib/raw_text.ts): whatever bytes the caller
+ * passed reach the kernel unchanged, UTF-8 or not.
  *
  * @module
  */
 
-import { KexecError } from "./errors.ts";
+import { ExitCode, KexecError } from "./errors.ts";
+import { decodeRaw, encodeRaw } from "./raw_text.ts";
 
 // The kernel's isspace(): ASCII only (lib/ctype.c); a non-breaking space is part of an argument.
 const KERNEL_SPACE = new Set([" ", "\t", "\n", "\v", "\f", "\r"]);
@@ -41,46 +45,80 @@ export function splitKernelArgs(line: string): string[] {
   return args;
 }
 
-/** Parameter names dropped from a reused command line, by image type. */
-function dropped(crash: boolean): string[] {
-  // BOOT_IMAGE= and initrd= name boot-loader files the new kernel cannot use;
-  // crashkernel= in a crash kernel would try to reserve memory again.
-  return crash ? ["BOOT_IMAGE", "initrd", "crashkernel"] : ["BOOT_IMAGE", "initrd"];
+/**
+ * kexec-tools' `remove_parameter()` (kexec/kexec.c), byte for byte: find
+ * `name` anywhere in the line; if it starts the line or follows white space,
+ * delete from there through the next space character (or to the end of the
+ * line), and repeat; stop at the first match that starts inside a word. Only
+ * that much: spacing around it, quotes and every other byte stay as they are,
+ * because what the next kernel receives (and IMA measures as kexec-cmdline)
+ * must be what kexec-tools would pass.
+ *
+ * @example
+ * ```ts
+ * import { removeParameter } from "./cmdline.ts";
+ * const line = removeParameter("BOOT_IMAGE=/vmlinuz  root=/dev/vda crashkernel=1G", "crashkernel");
+ * if (line !== "BOOT_IMAGE=/vmlinuz  root=/dev/vda ") throw new Error(JSON.stringify(line));
+ * ```
+ */
+export function removeParameter(line: string, name: string): string {
+  let start = line.indexOf(name);
+  while (start >= 0) {
+    // C isspace() in the "C" locale: the kernel's separators.
+    if (start > 0 && !KERNEL_SPACE.has(line[start - 1])) return line;
+    const end = line.indexOf(" ", start);
+    line = end < 0 ? line.slice(0, start) : line.slice(0, start) + line.slice(end + 1);
+    start = line.indexOf(name);
+  }
+  return line;
 }
 
 /**
- * /proc/cmdline as the next kernel should get it (`--reuse-cmdline`).
+ * kexec-tools' `get_command_line()`: /proc/cmdline without its last byte (the
+ * newline), cut at the first CR or LF, minus `BOOT_IMAGE` and, for a crash
+ * kernel, every `crashkernel` parameter ({@link removeParameter}). `initrd=`
+ * and everything else are kept.
  *
  * @example
  * ```ts
  * import { reuseCmdline } from "./cmdline.ts";
- * const line = reuseCmdline("BOOT_IMAGE=/vmlinuz root=/dev/vda crashkernel=256M quiet\n", true);
- * if (line !== "root=/dev/vda quiet") throw new Error(line);
+ * const proc = new TextEncoder().encode("BOOT_IMAGE=/vmlinuz initrd=/i  crashkernel=256M quiet\n");
+ * const line = reuseCmdline(proc, true);
+ * if (line !== "initrd=/i  quiet") throw new Error(JSON.stringify(line));
  * ```
  */
-export function reuseCmdline(procCmdline: string, crash: boolean): string {
-  const drop = dropped(crash);
-  return splitKernelArgs(procCmdline)
-    .filter((arg) => !drop.includes(arg.split("=", 1)[0]))
-    .join(" ");
+export function reuseCmdline(procCmdline: Uint8Array, crash: boolean): string {
+  if (procCmdline.length === 0) {
+    throw new KexecError("--reuse-cmdline: /proc/cmdline is empty", {
+      exitCode: ExitCode.USAGE,
+      hint: "pass the command line with --append instead",
+    });
+  }
+  let line = decodeRaw(procCmdline.subarray(0, procCmdline.length - 1));
+  const cut = line.search(/[\r\n]/);
+  if (cut >= 0) line = line.slice(0, cut);
+  line = removeParameter(line, "BOOT_IMAGE");
+  return crash ? removeParameter(line, "crashkernel") : line;
 }
 
 /** What decides the command line. */
 export interface CmdlineInput {
-  /** `--command-line`/`--append` (last one given). */
+  /** `--command-line`/`--append` (the last one given), as a raw string. */
   readonly commandLine?: string;
   /** `--reuse-cmdline` was given. */
   readonly reuse: boolean;
-  /** Contents of /proc/cmdline (needed only with `reuse`). */
-  readonly procCmdline?: string;
-  /** Loading a crash kernel (-p). */
+  /** The bytes of /proc/cmdline (needed only with `reuse`; undefined when unreadable). */
+  readonly procCmdline?: Uint8Array;
+  /** Loading a crash kernel (-p): `crashkernel=` is dropped from a reused line. */
   readonly crash: boolean;
 }
 
 /**
- * The command line to pass: `--append` text alone, or the reused line followed
- * by it (kexec-tools' semantics: `--append` replaces unless `--reuse-cmdline`).
- * Refuses a NUL byte, which would silently cut the line short in the kernel.
+ * The command line to pass, as kexec-tools' `concat_cmdline()` makes it:
+ * the reused line and the `--append` text joined by one space when both are
+ * given, else whichever is given, else empty. `--append` replaces the line
+ * unless `--reuse-cmdline` is given too. Refuses a NUL, which would silently
+ * cut the line short in the kernel.
  *
  * @example
  * ```ts
@@ -88,7 +126,7 @@ export interface CmdlineInput {
  * const line = resolveCmdline({
  *   commandLine: "single",
  *   reuse: true,
- *   procCmdline: "BOOT_IMAGE=/k root=/dev/vda\n",
+ *   procCmdline: new TextEncoder().encode("BOOT_IMAGE=/k root=/dev/vda\n"),
  *   crash: false,
  * });
  * if (line !== "root=/dev/vda single") throw new Error(line);
@@ -98,12 +136,13 @@ export function resolveCmdline(input: CmdlineInput): string {
   let line = input.commandLine ?? "";
   if (input.reuse) {
     if (input.procCmdline === undefined) {
-      throw new KexecError("--reuse-cmdline: cannot read /proc/cmdline", {
+      throw new KexecError("Failed to read /proc/cmdline (needed by --reuse-cmdline)", {
+        exitCode: ExitCode.USAGE,
         hint: "mount /proc, or pass the command line with --append",
       });
     }
     const reused = reuseCmdline(input.procCmdline, input.crash);
-    line = [reused, line].filter((s) => s !== "").join(" ");
+    line = input.commandLine === undefined ? reused : `${reused} ${input.commandLine}`;
   }
   if (line.includes("\0")) {
     throw new KexecError("the command line contains a NUL byte", {
@@ -114,18 +153,18 @@ export function resolveCmdline(input: CmdlineInput): string {
 }
 
 /**
- * The bytes handed to the kernel: UTF-8 text plus the terminating NUL, whose
- * length is `cmdline_len` (kexec_file_load counts the NUL).
+ * The bytes handed to the kernel: the raw command line plus the terminating
+ * NUL, whose length is `cmdline_len` (kexec_file_load counts the NUL).
  *
  * @example
  * ```ts
  * import { cmdlineBytes } from "./cmdline.ts";
- * const b = cmdlineBytes("quiet");
- * if (b.length !== 6 || b[5] !== 0) throw new Error("not NUL-terminated");
+ * const b = cmdlineBytes("quiet x=\udcff");
+ * if (b.length !== 10 || b[8] !== 0xff || b[9] !== 0) throw new Error(String(b));
  * ```
  */
 export function cmdlineBytes(line: string): Uint8Array {
-  const text = new TextEncoder().encode(line);
+  const text = encodeRaw(line);
   const bytes = new Uint8Array(text.length + 1);
   bytes.set(text);
   return bytes;

@@ -6,20 +6,22 @@
  */
 
 /**
- * Exit codes of the command. They follow kexec-tools where scripts test them
- * (`-S` uses 1 for "loaded"; 253/254/255 for the failures below).
+ * Exit codes of the command: kexec-tools' (kexec/kexec.c), where scripts test
+ * them. Its die() exits 1 and its failed actions return -1 (255).
  */
 export const ExitCode = {
   /** Success; `-S`: no image of the asked type is loaded. */
   OK: 0,
-  /** Bad option, bad option value, conflicting options, `-e` with nothing loaded. */
+  /**
+   * Bad option, bad option value, conflicting options; a check before any
+   * action failed (kexec-tools' die()): `-e` with nothing loaded, no crash
+   * memory reserved, `--load-preserve-context` without `--mem-max`.
+   */
   USAGE: 1,
   /** `-S`: an image of the asked type is loaded (kexec-tools' convention). */
   STATUS_LOADED: 1,
   /** `-s`: kexec_file_load is missing or refused the image with a fallback-class errno. */
   FILE_SYSCALL_UNAVAILABLE: 253,
-  /** `-p`: no crash kernel region is reserved (`crashkernel=` missing). */
-  NO_CRASH_REGION: 254,
   /** A file could not be used, or a load, unload or exec failed. */
   FAILURE: 255,
 } as const;

@@ -1,9 +1,12 @@
 /**
  * Booting the loaded kernel: guard → sync → interfaces down → reboot(KEXEC).
- * The guard comes first and must positively see a loaded image: kexec-tools
- * treats an unreadable /sys/kernel/kexec_loaded as "loaded" and then takes the
- * network down before failing (cli-compat.md §9.1). Nothing destructive happens
- * before the guard passes.
+ * The guard comes first and must positively see a loaded image: kexec-tools'
+ * kexec_loaded() (kexec/kexec.c) returns -1 for an unreadable
+ * /sys/kernel/kexec_loaded, which its `!kexec_loaded()` test takes as
+ * "loaded", so it syncs and takes the network down before reboot() fails.
+ * Here nothing destructive happens before the guard passes. An initramfs
+ * that has not mounted sysfs is asked in a private mount namespace, which
+ * leaves the caller's mounts as they are.
  *
  * @module
  */
@@ -16,6 +19,9 @@ import type { Reporter } from "./report.ts";
 import { describeErrno } from "./sys/errno.ts";
 import type { System } from "./sys/system.ts";
 
+// Present whenever sysfs is mounted (kernel_kobj, kernel/ksysfs.c).
+const SYS_KERNEL = "/sys/kernel";
+
 /** How to boot. */
 export interface ExecRequest {
   /** -y: skip sync. */
@@ -26,6 +32,11 @@ export interface ExecRequest {
   readonly syncTimeoutMs: number;
   /** Print the steps, do nothing. */
   readonly dryRun?: boolean;
+  /**
+   * A dry run right after a (dry-run) load: there is nothing loaded to check
+   * for yet, so the guard is skipped. Ignored unless `dryRun`.
+   */
+  readonly afterLoad?: boolean;
 }
 
 /** The steps an exec takes, as planned after the guard. */
@@ -59,30 +70,46 @@ export function interfacesToBringDown(names: readonly string[]): string[] {
 
 /**
  * Throws `Nothing has been loaded!` (exit 1) unless /sys/kernel/kexec_loaded
- * reads 1. A missing or unreadable file counts as not loaded.
+ * reads 1. When sysfs is not mounted here (no /sys/kernel), it is mounted in
+ * a private mount namespace first ({@link System.mountPrivateSysfs}); a
+ * kernel without kexec, or a file that still cannot be read, counts as not
+ * loaded.
  *
  * @example
  * ```ts
  * import { requireLoadedImage } from "./exec.ts";
+ * import { silentReporter } from "./report.ts";
  * import { RecordingSystem } from "./sys/recording.ts";
- * let refused = false;
- * try { requireLoadedImage(new RecordingSystem({})); } catch { refused = true; }
- * if (!refused) throw new Error("a missing kexec_loaded must count as not loaded");
+ * // sysfs not mounted: it is looked at privately, and shows a loaded kernel.
+ * const files = { "/sys/kernel": { dir: ["kexec_loaded"] }, "/sys/kernel/kexec_loaded": "1\n" };
+ * const sys = new RecordingSystem({}, { privateSysfs: { files } });
+ * requireLoadedImage(sys, silentReporter);
+ * if (sys.calls[0].op !== "mount_private_sysfs") throw new Error();
  * ```
  */
-export function requireLoadedImage(sys: System): void {
-  const text = sys.readText(PATHS.kexecLoaded);
-  const loaded = parseFlag(text);
-  if (loaded === true) return;
-  const why = text === undefined
-    ? `${PATHS.kexecLoaded} is missing: this kernel has no kexec support, or sysfs is not mounted`
-    : "no kernel is loaded";
-  throw new KexecError(`Nothing has been loaded! (${why})`, {
-    exitCode: ExitCode.USAGE,
-    hint: text === undefined
-      ? "mount sysfs (mount -t sysfs sysfs /sys) or use a kernel with CONFIG_KEXEC"
-      : "load one first with kexec -l KERNEL",
-  });
+export function requireLoadedImage(sys: System, rep: Reporter): void {
+  let text = sys.readText(PATHS.kexecLoaded);
+  let mountErrno: number | undefined;
+  if (text === undefined && sys.listDir(SYS_KERNEL) === undefined) {
+    mountErrno = sys.mountPrivateSysfs();
+    rep.debug(
+      `sysfs is not mounted: private sysfs mount ${
+        mountErrno === 0 ? "done" : `failed: ${describeErrno(mountErrno)}`
+      }`,
+    );
+    if (mountErrno === 0) text = sys.readText(PATHS.kexecLoaded);
+  }
+  if (parseFlag(text) === true) return;
+  let why = "no kernel is loaded";
+  let hint = "load one first with kexec -l KERNEL";
+  if (text === undefined && mountErrno !== undefined && mountErrno !== 0) {
+    why = `sysfs is not mounted, and mounting it privately failed: ${describeErrno(mountErrno)}`;
+    hint = "mount sysfs (mount -t sysfs sysfs /sys) and try again";
+  } else if (text === undefined) {
+    why = `${PATHS.kexecLoaded} is missing: this kernel has no kexec support`;
+    hint = "boot a kernel built with CONFIG_KEXEC or CONFIG_KEXEC_FILE";
+  }
+  throw new KexecError(`Nothing has been loaded! (${why})`, { exitCode: ExitCode.USAGE, hint });
 }
 
 /**
@@ -126,7 +153,7 @@ export async function execKernel(
   req: ExecRequest,
   rep: Reporter,
 ): Promise<ExecSteps> {
-  requireLoadedImage(sys);
+  if (!(req.dryRun && req.afterLoad)) requireLoadedImage(sys, rep);
   const steps = planExec(sys, req);
   if (req.dryRun) return steps;
 

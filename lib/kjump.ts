@@ -12,7 +12,7 @@ import { KEXEC_PRESERVE_CONTEXT, PATHS } from "./abi.ts";
 import { hostArchAbi } from "./arch/abi.ts";
 import { splitKernelArgs } from "./cmdline.ts";
 import { syscallError } from "./diagnose.ts";
-import { ExitCode, KexecError } from "./errors.ts";
+import { KexecError } from "./errors.ts";
 import { parseFlag, readHostFacts } from "./facts.ts";
 import type { Segment } from "./plan/types.ts";
 import { segmentTable } from "./plan/segment_table.ts";
@@ -125,10 +125,10 @@ export function loadJumpBackHelper(
 ): JumpBackPlan {
   const entry = req.entry ?? jumpBackEntryFromCmdline(sys.readText(PATHS.procCmdline));
   if (entry === undefined) {
+    // kexec-tools: "Please specify jump back entry in command line", exit 255.
     throw new KexecError(
       "--load-jump-back-helper needs the address to return to",
       {
-        exitCode: ExitCode.USAGE,
         hint: "give --entry=ADDR, or boot through a kexec jump (kexec_jump_back_entry= on " +
           "the command line)",
       },

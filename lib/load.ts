@@ -12,6 +12,7 @@ import { ExitCode, KexecError } from "./errors.ts";
 import { type HostFacts, lockedDown, parseFlag, readHostFacts } from "./facts.ts";
 import { resolveKernel } from "./image/registry.ts";
 import { requireFitsCrashRegion } from "./plan/crash_fit.ts";
+import { crashNotReserved } from "./crash/region.ts";
 import { describeFileFlags, planFileLoad } from "./plan/file_load.ts";
 import { segmentTable } from "./plan/segment_table.ts";
 import { validateSegmentPlan } from "./plan/validate.ts";
@@ -22,6 +23,7 @@ import { requireKexecJump } from "./kjump.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
 import type { OpenedFile, System } from "./sys/system.ts";
+import { encodeRaw } from "./raw_text.ts";
 
 /** What to load and how. */
 export interface LoadRequest {
@@ -29,7 +31,11 @@ export interface LoadRequest {
   readonly kernel: string;
   /** Initrd paths, concatenated in order. */
   readonly initrds: readonly string[];
-  /** The resolved command line (see `resolveCmdline`). */
+  /**
+   * The resolved command line (see `resolveCmdline`), a raw string: bytes that
+   * are not UTF-8 are carried as U+DC80..U+DCFF and reach the kernel unchanged
+   * (lib/raw_text.ts; `decodeRaw` makes one from bytes).
+   */
   readonly cmdline: string;
   /** Load the crash (kdump) image. */
   readonly crash: boolean;
@@ -52,12 +58,6 @@ export interface LoadRequest {
   readonly type?: string;
   /** --load-preserve-context: KEXEC_PRESERVE_CONTEXT (kexec_load only). */
   readonly preserveContext?: boolean;
-  /**
-   * Testing hook (--test-corrupt-segment): pass this segment with one byte
-   * flipped after its digest was taken, so end-to-end tests can prove that the
-   * purgatory never jumps into a corrupted image.
-   */
-  readonly testCorruptSegment?: string;
 }
 
 /** One system call made (or, for a dry run, that would be made). */
@@ -130,14 +130,8 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
   const facts = readHostFacts(sys);
   if (req.crash && facts.crashSize === 0) {
     // Both syscalls would fail with a bare EADDRNOTAVAIL after freeing nothing;
-    // say what is missing instead (kexec-tools' wording, exit 254).
-    throw new KexecError(
-      `Memory for crashkernel is not reserved: ${PATHS.kexecCrashSize} is 0`,
-      {
-        exitCode: ExitCode.NO_CRASH_REGION,
-        hint: "boot the running kernel with crashkernel=256M (or larger) and load again",
-      },
-    );
+    // say what is missing instead, as kexec-tools' main() does.
+    throw crashNotReserved(`${PATHS.kexecCrashSize} is 0`);
   }
   const opened: OpenedFile[] = [];
   try {
@@ -164,7 +158,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       });
     }
 
-    const cmdlineLength = new TextEncoder().encode(req.cmdline).length;
+    const cmdlineLength = encodeRaw(req.cmdline).length;
     const check = resolved.format.check({
       bytes: kernelBytes,
       path: req.kernel,
@@ -330,11 +324,8 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       );
     }
 
-    const planned = segmentPlan();
-    plans.push(planned);
-    const plan = req.testCorruptSegment
-      ? corruptSegment(planned, req.testCorruptSegment, rep)
-      : planned;
+    const plan = segmentPlan();
+    plans.push(plan);
     const errno = callSegments(sys, plan, attempts, rep);
     if (errno === 0) return confirm(sys, req, rep, "kexec_load", { plans, attempts, locked });
     const first = attempts.find((a) => a.syscall === "kexec_file_load");
@@ -360,25 +351,6 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
  */
 function lockdownRefusesKexecLoad(facts: HostFacts): string {
   return `the kernel is locked down (${facts.lockdown}), which refuses kexec_load`;
-}
-
-/** The plan with one byte of segment `name` flipped (a private copy; digests unchanged). */
-function corruptSegment(plan: SegmentLoadPlan, name: string, rep: Reporter): SegmentLoadPlan {
-  const target = plan.segments.find((s) => s.name === name);
-  if (!target || target.buf.length === 0) {
-    throw new KexecError(`--test-corrupt-segment: no segment named '${name}' with data`, {
-      exitCode: ExitCode.USAGE,
-      hint: `segments: ${plan.segments.map((s) => s.name).join(", ")}`,
-    });
-  }
-  const buf = target.buf.slice();
-  const at = buf.length >> 1;
-  buf[at] ^= 0xff;
-  rep.warn(`test hook: segment ${name} passed with byte ${at} flipped after its digest`);
-  return {
-    ...plan,
-    segments: plan.segments.map((s) => s === target ? { ...s, buf } : s),
-  };
 }
 
 function callFile(
@@ -443,7 +415,7 @@ function confirm(
   const check = state === true ? "" : " (warning: sysfs does not show it as loaded)";
   rep.info(
     `loaded ${image(req.crash)} ${req.kernel} with ${used} (${initrd}; command line ` +
-      `${new TextEncoder().encode(req.cmdline).length} bytes)${check}`,
+      `${encodeRaw(req.cmdline).length} bytes)${check}`,
   );
   return { ...result, used };
 }

@@ -27,7 +27,8 @@ export { execKernel as exec, type ExecRequest, type ExecSteps } from "./exec.ts"
 export { formatStatus, readStatus as status, type StatusReport } from "./status.ts";
 export { planFileLoad } from "./plan/file_load.ts";
 export type { FileLoadPlan, LoadPlan, Segment, SegmentLoadPlan } from "./plan/types.ts";
-export { resolveCmdline } from "./cmdline.ts";
+export { resolveCmdline, reuseCmdline } from "./cmdline.ts";
+export { decodeRaw, displayRaw, encodeRaw } from "./raw_text.ts";
 export { ExitCode, KexecError } from "./errors.ts";
 export { runCli } from "./cli/run.ts";
 export { HostSystem } from "./sys/host.ts";

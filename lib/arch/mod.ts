@@ -11,6 +11,7 @@ import { ARM64 } from "./arm64/mod.ts";
 import type { Architecture, KernelFormat } from "./types.ts";
 import { X86_64 } from "./x86_64/mod.ts";
 
+export type { ArchCli, OptionEffect } from "./cli.ts";
 export type {
   Architecture,
   ImageCheck,

@@ -12,6 +12,7 @@ import type { HostFacts } from "../facts.ts";
 import type { SegmentLoadPlan } from "../plan/types.ts";
 import type { System } from "../sys/system.ts";
 import type { ArchAbi } from "./abi_types.ts";
+import type { ArchCli } from "./cli.ts";
 
 /** Which load syscalls a command line and image fit, and why (see {@link KernelFormat.check}). */
 export interface ImageCheck {
@@ -89,7 +90,8 @@ export interface KernelFormat {
   planSegments(sys: System, input: SegmentLoadInput): SegmentLoadPlan;
 }
 
-/** An architecture: its ABI and the kernel formats it boots, in probe order. */
+/** An architecture: its ABI, the kernel formats it boots (in probe order), its kexec-tools options. */
 export interface Architecture extends ArchAbi {
   readonly formats: readonly KernelFormat[];
+  readonly cli: ArchCli;
 }

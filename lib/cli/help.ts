@@ -4,6 +4,7 @@
  * @module
  */
 
+import { ARCHITECTURES } from "../arch/mod.ts";
 import { GROUP_TITLES, type OptionGroup, OPTIONS, type OptionSpec } from "./options.ts";
 
 /** Version printed by `--version`. */
@@ -12,7 +13,7 @@ export const VERSION = "0.1.0";
 /** The synopsis lines. */
 export const USAGE = [
   "kexec [-l|-p] KERNEL [--initrd=FILE]... [--append=STRING] [options]",
-  "kexec -e | -f KERNEL | -u [-p] | -S [-l] [--json]",
+  "kexec -e | -f KERNEL | [-p] -u | -S [-l] [--json]",
 ];
 
 function optionLabel(spec: OptionSpec): string {
@@ -71,12 +72,29 @@ export function helpText(): string {
     lines.push("");
   }
   lines.push(
-    "Plain 'kexec KERNEL' loads only; boot it with 'kexec -e' or 'systemctl kexec'.",
-    "Exit codes: 0 ok; 1 usage error, nothing loaded for -e, or -S: loaded;",
-    "  253 -s: kexec_file_load unavailable; 254 no crash region; 255 load/exec failure.",
+    "Options act in order, as in kexec-tools: the last of -l, -p, -e, -u, -f and of -s, -c, -a",
+    "wins. Plain 'kexec KERNEL' loads only; boot it with 'kexec -e' or 'systemctl kexec'.",
+    "Exit codes: 0 ok; 1 usage error or a failed check (nothing loaded for -e, no crash memory),",
+    "  or -S: loaded; 253 -s: kexec_file_load unavailable; 255 load/exec failure.",
     "",
   );
   return lines.join("\n");
+}
+
+// A kexec-tools architecture or loader option: what it does on each architecture.
+function compatEntry(spec: OptionSpec, long: string): string[] {
+  const lines = [".TP", `.B ${troff(`--${long}${spec.value ? `=${spec.value}` : ""}`)}`];
+  const effects = ARCHITECTURES.map(({ name: arch, cli }) => {
+    const effect = cli.effects[long];
+    const what = effect === undefined
+      ? "no effect"
+      : "noEffect" in effect
+      ? `no effect (${effect.noEffect})`
+      : `refused, exit ${effect.exitCode} (${effect.refused})`;
+    return `${arch}: ${what}.`;
+  });
+  lines.push(troff(effects.join(" ")));
+  return lines;
 }
 
 function troff(text: string): string {
@@ -111,14 +129,29 @@ export function manPage(): string {
   for (const group of GROUP_ORDER) {
     out.push(`.SH ${GROUP_TITLES[group].toUpperCase()}`);
     for (const spec of OPTIONS.filter((o) => o.group === group)) {
+      if (spec.id === "compat") {
+        for (const long of spec.long) out.push(...compatEntry(spec, long));
+        continue;
+      }
       out.push(".TP", `.B ${troff(optionLabel(spec) || `-${spec.short}`)}`, troff(spec.help));
       if (spec.differs) out.push(".br", `Differs from kexec\\-tools: ${troff(spec.differs)}.`);
     }
   }
   out.push(
+    ".SH OPTION ORDER",
+    "Options act in the order given, as kexec\\-tools' main() processes them: each of",
+    "\\-l, \\-p, \\-e, \\-u, \\-f, \\-\\-load\\-preserve\\-context and",
+    "\\-\\-load\\-jump\\-back\\-helper sets and clears the same actions, so",
+    ".B kexec \\-e \\-l KERNEL",
+    "loads and",
+    ".B kexec \\-l \\-e",
+    "boots the kernel already loaded; the last of \\-s, \\-c, \\-a wins. On x86_64,",
+    "kernel options (\\-\\-initrd, \\-\\-append, \\-\\-reuse\\-cmdline, ...) on a",
+    "command line that loads nothing are refused (exit 1), as in kexec\\-tools.",
     ".SH EXIT STATUS",
-    "0 success (\\-S: not loaded); 1 usage error, nothing loaded for \\-e, \\-S: loaded;",
-    "253 \\-s and kexec_file_load unavailable; 254 no crash region; 255 other failures.",
+    "0 success (\\-S: not loaded); 1 usage error or a failed check (nothing loaded for",
+    "\\-e, no crash memory reserved), \\-S: loaded;",
+    "253 \\-s and kexec_file_load unavailable; 255 other failures.",
     ".SH SEE ALSO",
     "kexec_load(2), kexec_file_load(2), reboot(2)",
     "",

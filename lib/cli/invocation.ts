@@ -1,49 +1,67 @@
 /**
- * Turns scanned options into one {@link Invocation}: what to do and how.
- * This is where kexec-tools' order quirks are replaced by plain rules
- * (cli-compat.md §4, §9): the result does not depend on option order, and
- * contradictory requests are refused instead of half-done.
+ * Turns scanned options into one {@link Invocation}: the steps to take, in
+ * kexec-tools' order (status → unload → load → exec → jump-back helper), and
+ * how. The steps come from kexec-tools' own option state machine
+ * (`state.ts`), then its checks after the loop (kexec/kexec.c main()): a
+ * crash load needs reserved memory, `--load-preserve-context` needs
+ * `--mem-max`, load-only options without a load are bogus, KEXEC_PRESERVE_CONTEXT
+ * cannot go through kexec_file_load.
+ *
+ * Where this tool deliberately differs (README, "Differences from
+ * kexec-tools"), it does so here: a plain `kexec KERNEL` only loads; sync and
+ * interface shutdown happen only right before an exec; a command line that
+ * misses its kernel changes nothing; `--load-preserve-context` and
+ * `--load-jump-back-helper` use kexec_load in the default mode; some
+ * combinations that kexec-tools resolves into nonsense are refused.
  *
  * @module
  */
 
-import { usageError } from "../errors.ts";
+import type { Arch } from "../abi.ts";
+import { architecture } from "../arch/mod.ts";
+import { ExitCode, KexecError, usageError } from "../errors.ts";
+import { checkType, compatOption } from "./arch_options.ts";
 import { scanArgs, type ScanResult } from "./getopt.ts";
-import type { OptionId } from "./options.ts";
+import { UNSUPPORTED_REASONS } from "./options.ts";
+import { applyOption, finishOptions, initialState, type MainState } from "./state.ts";
+import type { SyscallMode } from "./state.ts";
+import { addressOption, secondsOption } from "./values.ts";
 
-/** What the command does. */
-export type Action =
-  | "load"
-  | "exec"
-  | "load-exec"
-  | "unload"
-  | "status"
-  | "print-ckr-size"
-  | "jump-back-helper"
-  | "help"
-  | "version";
+export type { SyscallMode };
+export { parseAddress } from "./values.ts";
 
-export type { SyscallMode } from "../plan/types.ts";
-import type { SyscallMode } from "../plan/types.ts";
+/** One thing the command does, in the order they are done. */
+export type Step =
+  | { readonly kind: "status"; readonly image: "normal" | "crash" }
+  | { readonly kind: "unload"; readonly crash: boolean }
+  | { readonly kind: "load"; readonly crash: boolean; readonly preserveContext: boolean }
+  | { readonly kind: "exec"; readonly sync: boolean; readonly ifdown: boolean }
+  | { readonly kind: "jump-back-helper" };
 
 /** A fully interpreted command line. */
 export interface Invocation {
-  readonly action: Action;
-  /** The crash (kdump) image is meant (-p). */
-  readonly crash: boolean;
-  /** Image whose state decides the `-S` exit code. */
-  readonly statusImage: "normal" | "crash";
+  /** `run` the steps, or answer at once (options that end kexec-tools' loop). */
+  readonly action: "help" | "version" | "print-ckr-size" | "run";
+  /** Exit code for `help` (`-?` exits 1, like getopt's unknown option). */
+  readonly helpExitCode: number;
+  /** What to do, in order. */
+  readonly steps: readonly Step[];
   /** Kernel path (first positional). */
   readonly kernel?: string;
+  /**
+   * A load step has no kernel: refused with `No kernel specified` (exit 255)
+   * before any step, once a crash load has found its memory reserved.
+   */
+  readonly missingKernel: boolean;
   /** Initrds in order (all of them are used). */
   readonly initrds: readonly string[];
-  /** --command-line/--append value (last one wins). */
+  /** --command-line/--append value (the last one wins), a raw string. */
   readonly commandLine?: string;
   /** --reuse-cmdline. */
   readonly reuseCmdline: boolean;
   /** Syscall choice (default auto). */
   readonly syscall: SyscallMode;
-  /** -t TYPE. */
+  /** -t TYPE when a kexec_load planner serves it. */
   readonly type?: string;
   /** --mem-min / --mem-max as numbers. */
   readonly memMin?: number;
@@ -53,21 +71,13 @@ export interface Invocation {
   readonly noChecks: boolean;
   readonly noCma: boolean;
   readonly forceDtb: boolean;
-  readonly noIfdown: boolean;
-  readonly noSync: boolean;
   /** How long to wait for sync before booting anyway. */
   readonly syncTimeoutMs: number;
   readonly debug: boolean;
   readonly dryRun: boolean;
   readonly json: boolean;
-  readonly preserveContext: boolean;
-  readonly jumpBackHelper: boolean;
-  /** Testing hook: segment to corrupt after planning (kexec_load only). */
-  readonly testCorruptSegment?: string;
   /** Plain `kexec KERNEL` with no action: load only (see README). */
   readonly implicitLoad: boolean;
-  /** Exit code for `help` (`-?` exits 1, like getopt's unknown option). */
-  readonly helpExitCode: number;
   /** Notes for the user about ignored input. */
   readonly warnings: readonly string[];
 }
@@ -75,88 +85,50 @@ export interface Invocation {
 /** Default time to wait for sync(2) before booting anyway. */
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000;
 
-const ADDRESS_HINT = "use a number such as 0x1000000, 16777216 or 16M";
-
-/**
- * Parses an address or size like strtoul(…, 0) does (`0x` hex, leading `0`
- * octal, else decimal), plus optional K/M/G binary suffixes. Refuses
- * negatives, garbage and values beyond 2^53 with a usage error naming the option.
- *
- * @example
- * ```ts
- * import { parseAddress } from "./invocation.ts";
- * if (parseAddress("0x1000", "--mem-min") !== 4096) throw new Error("hex");
- * if (parseAddress("16M", "--mem-max") !== 16 * 1024 * 1024) throw new Error("suffix");
- * let failed = false;
- * try { parseAddress("abc", "--mem-min"); } catch { failed = true; }
- * if (!failed) throw new Error("abc accepted");
- * ```
- */
-export function parseAddress(text: string, option: string): number {
-  const t = text.trim();
-  if (t.startsWith("-")) {
-    throw usageError(`option ${option}: '${text}' is negative`, ADDRESS_HINT);
-  }
-  const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmMgG]?)$/.exec(t);
-  if (!m) throw usageError(`option ${option}: '${text}' is not a number`, ADDRESS_HINT);
-  const [, digits, suffix] = m;
-  let value: bigint;
-  if (/^0[xX]/.test(digits)) value = BigInt(digits);
-  else if (digits.length > 1 && digits.startsWith("0")) value = BigInt(`0o${digits.slice(1)}`);
-  else value = BigInt(digits);
-  const shift = { "": 0n, k: 10n, m: 20n, g: 30n }[suffix.toLowerCase()] ?? 0n;
-  value <<= shift;
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw usageError(`option ${option}: '${text}' is too large`, "addresses must be below 2^53");
-  }
-  return Number(value);
+/** Options (besides the action flags) gathered while kexec-tools' loop runs. */
+interface Gathered {
+  initrds: string[];
+  commandLine?: string;
+  reuseCmdline: boolean;
+  type?: string;
+  memMin?: number;
+  memMax?: number;
+  entry?: number;
+  syncTimeoutMs: number;
+  noChecks: boolean;
+  noCma: boolean;
+  forceDtb: boolean;
+  debug: boolean;
+  dryRun: boolean;
+  json: boolean;
+  /** Load-only options given (x86_64's "bogus without a load" set), as spelled. */
+  loadOnly: string[];
+  /** Refusals of unsupported options, raised after the loop as kexec-tools does. */
+  refusals: KexecError[];
+  warnings: string[];
 }
 
-// setTimeout fires at once for a delay beyond 2^31 - 1 ms (about 24.8 days),
-// which would give up on sync(2) immediately instead of waiting.
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
-function parseSeconds(text: string, option: string): number {
-  const v = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(v) || v <= 0) {
-    throw usageError(`option ${option}: '${text}' is not a positive number of seconds`);
-  }
-  const ms = Math.round(v * 1000);
-  if (ms < 1 || ms > MAX_TIMEOUT_MS) {
-    throw usageError(
-      `option ${option}: '${text}' is out of range`,
-      `give between 0.001 and ${Math.floor(MAX_TIMEOUT_MS / 1000)} seconds`,
-    );
-  }
-  return ms;
-}
-
-const UNSUPPORTED: Record<string, string> = {
-  "real-mode": "16/32-bit entry is not supported; kernels are entered through the 64-bit entry",
-  "entry-32bit": "16/32-bit entry is not supported; kernels are entered through the 64-bit entry",
-  "reuseinitrd": "reusing the first boot's initrd is not supported; pass it with --initrd",
-  "pass-memmap-cmdline":
-    "the crash kernel's memory map is always passed in boot_params (e820), not as memmap=",
-  "load-live-update": "Xen live update is not supported",
-  "exec-live-update": "Xen live update is not supported",
-  "dtb": "--dtb is not supported on this architecture's loaders yet",
-  "module": "multiboot modules are not supported",
+type Ending = { readonly end: "help"; readonly code: number } | {
+  readonly end: "version" | "print-ckr-size";
 };
 
 /**
- * Interprets argv.
+ * Interprets argv for the architecture `arch`.
  *
  * @example
  * ```ts
  * import { parseInvocation } from "./invocation.ts";
- * const inv = parseInvocation(["--load", "/boot/vmlinuz", "--append", "quiet", "--initrd", "/i"]);
- * if (inv.action !== "load" || inv.commandLine !== "quiet" || inv.initrds[0] !== "/i") {
+ * const inv = parseInvocation(
+ *   ["--load", "/boot/vmlinuz", "--append", "quiet", "--initrd", "/i"],
+ *   "x86_64",
+ * );
+ * if (inv.steps.map((s) => s.kind).join() !== "load" || inv.commandLine !== "quiet") {
  *   throw new Error("systemd's invocation misread");
  * }
  * ```
  */
-export function parseInvocation(argv: readonly string[]): Invocation {
-  return interpret(scanArgs(argv));
+export function parseInvocation(argv: readonly string[], arch: Arch): Invocation {
+  return interpret(scanArgs(argv), arch);
 }
 
 /**
@@ -166,213 +138,268 @@ export function parseInvocation(argv: readonly string[]): Invocation {
  * ```ts
  * import { interpret } from "./invocation.ts";
  * import { scanArgs } from "./getopt.ts";
- * if (interpret(scanArgs(["-p", "-u"])).action !== "unload") throw new Error();
+ * const inv = interpret(scanArgs(["-p", "-u"]), "x86_64");
+ * if (JSON.stringify(inv.steps) !== '[{"kind":"unload","crash":true}]') throw new Error();
  * ```
  */
-export function interpret(scan: ScanResult): Invocation {
-  const seen = new Set<OptionId>();
-  const warnings: string[] = [];
-  const initrds: string[] = [];
-  const modes = new Map<string, string>();
-  let commandLine: string | undefined;
-  let type: string | undefined;
-  let memMinText: [string, string] | undefined;
-  let memMaxText: [string, string] | undefined;
-  let entryText: [string, string] | undefined;
-  let syncTimeoutMs = DEFAULT_SYNC_TIMEOUT_MS;
-  let testCorruptSegment: string | undefined;
+export function interpret(scan: ScanResult, arch: Arch): Invocation {
+  const state = initialState();
+  const got: Gathered = {
+    initrds: [],
+    reuseCmdline: false,
+    syncTimeoutMs: DEFAULT_SYNC_TIMEOUT_MS,
+    noChecks: false,
+    noCma: false,
+    forceDtb: false,
+    debug: false,
+    dryRun: false,
+    json: false,
+    loadOnly: [],
+    refusals: [],
+    warnings: [],
+  };
+  const ending = runOptionLoop(scan, state, got, arch);
+  const { loadOnly: _loadOnly, refusals: _refusals, ...options } = got;
+  const base = {
+    helpExitCode: 0,
+    steps: [],
+    missingKernel: false,
+    kernel: scan.positionals[0],
+    syscall: state.syscall,
+    implicitLoad: false,
+    ...options,
+  };
+  if (ending) {
+    const action = ending.end;
+    return { ...base, action, helpExitCode: ending.end === "help" ? ending.code : 0 };
+  }
+  finishOptions(state);
+  checkAfterLoop(state, got);
+  const syscall = chooseSyscall(state);
+  refuseCombinations(state, got);
+  const steps = planSteps(state);
+  const loads = steps.some((s) => s.kind === "load");
+  const warnings = [...got.warnings, ...positionalWarnings(scan, steps)];
+  return {
+    ...base,
+    action: "run",
+    steps,
+    syscall,
+    type: loads ? checkType(got.type, syscall, arch) : undefined,
+    missingKernel: loads && scan.positionals[0] === undefined,
+    implicitLoad: state.load && state.shutdown,
+    warnings,
+  };
+}
 
-  for (const opt of scan.options) {
-    seen.add(opt.spec.id);
-    const value = opt.value ?? "";
-    switch (opt.spec.id) {
+// main()'s getopt loop: options in order, the action flags into `state`, the
+// rest gathered; -h, -v, -? and --print-ckr-size end it where they stand.
+function runOptionLoop(
+  scan: ScanResult,
+  state: MainState,
+  got: Gathered,
+  arch: Arch,
+): Ending | undefined {
+  const cli = architecture(arch).cli;
+  for (const event of scan.events) {
+    if ("error" in event) throw event.error;
+    const { spec, spelled } = event;
+    const value = event.value ?? "";
+    const long = spelled.startsWith("--") ? spelled.slice(2) : spec.long[0];
+    if (long !== undefined && cli.loadOnly.has(long)) got.loadOnly.push(spelled);
+    switch (spec.id) {
+      case "help":
+        return { end: "help", code: ExitCode.OK };
+      case "help-usage":
+        return { end: "help", code: ExitCode.USAGE };
+      case "version":
+        return { end: "version" };
+      case "print-ckr-size":
+        return { end: "print-ckr-size" };
       case "initrd":
-        if (value === "") throw usageError(`option ${opt.spelled} needs a file name`);
-        initrds.push(value);
+        if (value === "") throw usageError(`option ${spelled} needs a file name`);
+        got.initrds.push(value);
         break;
       case "command-line":
-        commandLine = value;
+        got.commandLine = value;
+        break;
+      case "reuse-cmdline":
+        got.reuseCmdline = true;
         break;
       case "type":
-        type = value;
+        got.type = value;
         break;
       case "mem-min":
-        memMinText = [value, opt.spelled];
+        got.memMin = addressOption(value, spelled);
         break;
       case "mem-max":
-        memMaxText = [value, opt.spelled];
+        got.memMax = addressOption(value, spelled);
         break;
       case "entry":
-        entryText = [value, opt.spelled];
-        break;
-      case "test-corrupt-segment":
-        testCorruptSegment = value;
+        got.entry = addressOption(value, spelled);
         break;
       case "sync-timeout":
-        syncTimeoutMs = parseSeconds(value, opt.spelled);
+        got.syncTimeoutMs = secondsOption(value, spelled);
         break;
-      case "file-syscall":
-        modes.set("file", opt.spelled);
+      case "no-checks":
+      case "no-cma":
+      case "force-dtb":
+      case "dry-run":
+      case "json":
+      case "debug":
+        got[flagName(spec.id)] = true;
         break;
-      case "load-syscall":
-        modes.set("load", opt.spelled);
+      case "compat":
+        compatOption(long ?? spelled, spelled, arch, got.warnings, got.refusals);
         break;
-      case "auto-syscall":
-        modes.set("auto", opt.spelled);
-        break;
-      case "unsupported": {
-        const name = opt.spelled.replace(/^--/, "");
-        throw usageError(
-          `option ${opt.spelled} is not supported`,
-          UNSUPPORTED[name] ?? "see 'kexec --help'",
+      case "hotplug":
+        got.warnings.push(
+          `option ${spelled} has no effect here: the crash kernel's ELF core header is not ` +
+            "updated on hotplug; reload the crash kernel after CPU or memory hotplug",
         );
-      }
-      case "ignored":
-        warnings.push(`option ${opt.spelled} has no effect here and is ignored`);
+        break;
+      case "unsupported":
+        got.refusals.push(
+          usageError(`option ${spelled} is not supported`, UNSUPPORTED_REASONS[long ?? ""]),
+        );
         break;
     }
+    applyOption(state, spec.id);
   }
+  return undefined;
+}
 
-  const memMin = memMinText ? parseAddress(...memMinText) : undefined;
-  const memMax = memMaxText ? parseAddress(...memMaxText) : undefined;
-  if (memMin !== undefined && memMax !== undefined && memMin > memMax) {
+function flagName(
+  id: "no-checks" | "no-cma" | "force-dtb" | "dry-run" | "json" | "debug",
+): "noChecks" | "noCma" | "forceDtb" | "dryRun" | "json" | "debug" {
+  const names = {
+    "no-checks": "noChecks",
+    "no-cma": "noCma",
+    "force-dtb": "forceDtb",
+    "dry-run": "dryRun",
+    "json": "json",
+    "debug": "debug",
+  } as const;
+  return names[id];
+}
+
+// main()'s checks between the loop and the first action, in its order (the
+// crash-region check, first there, needs the machine: run.ts and load.ts).
+function checkAfterLoop(state: MainState, got: Gathered): void {
+  if (state.load && state.kexecFlags === "preserve" && got.memMax === undefined) {
     throw usageError(
-      `--mem-min (0x${memMin.toString(16)}) is above --mem-max (0x${memMax.toString(16)})`,
+      "--load-preserve-context requires --mem-max",
+      "the preserved kernel's memory must stay above the image: give --mem-max=ADDR",
+    );
+  }
+  if (!state.load && got.loadOnly.length > 0) {
+    const canceled = state.hasOptLoad
+      ? "a later -e, -u or --load-jump-back-helper canceled -l (the last action wins); " +
+        "load and boot in two runs: kexec -l KERNEL ...; kexec -e"
+      : "these options only apply when a kernel is loaded";
+    throw usageError(
+      `option ${got.loadOnly[0]} is given, but this command line does not load a kernel`,
+      canceled,
+    );
+  }
+  if (state.syscall === "file" && state.jumpBackHelper) {
+    throw usageError(
+      "--load-jump-back-helper not supported with kexec_file_load",
+      "drop -s: the helper is loaded with kexec_load",
+    );
+  }
+  if (state.syscall === "file" && state.kexecFlags === "preserve") {
+    throw usageError(
+      "--load-preserve-context not supported with kexec_file_load",
+      "drop -s: KEXEC_PRESERVE_CONTEXT exists for kexec_load only",
+    );
+  }
+  if (got.refusals.length > 0) throw got.refusals[0];
+  if (got.memMin !== undefined && got.memMax !== undefined && got.memMin > got.memMax) {
+    throw usageError(
+      `--mem-min (0x${got.memMin.toString(16)}) is above --mem-max (0x${got.memMax.toString(16)})`,
       "swap the values",
     );
   }
-  const entry = entryText ? parseAddress(...entryText) : undefined;
+}
 
-  if (modes.size > 1) {
-    const spelled = [...modes.values()].join(" and ");
+// KEXEC_PRESERVE_CONTEXT exists for kexec_load only: where kexec-tools'
+// default mode dies, this tool uses kexec_load (what -c asks for).
+function chooseSyscall(state: MainState): SyscallMode {
+  return state.syscall === "auto" && state.kexecFlags === "preserve" ? "load" : state.syscall;
+}
+
+// Combinations kexec-tools turns into nonsense (a helper loaded as the crash
+// image, an entry point forced onto a kernel's purgatory): refused.
+function refuseCombinations(state: MainState, got: Gathered): void {
+  if (state.jumpBackHelper && state.load) {
     throw usageError(
-      `conflicting options ${spelled}: choose one system call mode`,
-      "-s = kexec_file_load only, -c = kexec_load only, -a = automatic (default)",
+      "--load-jump-back-helper loads only the helper, but a later -l, -p, -f or " +
+        "--load-preserve-context asks for a kernel load too",
+      "load the kernel and the helper in separate runs",
     );
   }
-  const syscall = (modes.keys().next().value ?? "auto") as SyscallMode;
-
-  const kernel = scan.positionals[0];
-  if (scan.positionals.length > 1) {
-    warnings.push(`extra arguments ignored: ${scan.positionals.slice(1).join(" ")}`);
+  if (state.load && state.kexecFlags === "preserve" && state.fileCrash) {
+    throw usageError(
+      "--load-preserve-context after -p: a crash kernel cannot preserve context",
+      "the kernel refuses KEXEC_PRESERVE_CONTEXT together with KEXEC_ON_CRASH; drop one",
+    );
   }
-
-  const has = (id: OptionId) => seen.has(id);
-  const crash = has("load-panic");
-  const base = {
-    crash,
-    statusImage: (has("load") && !crash ? "normal" : "crash") as "normal" | "crash",
-    kernel,
-    initrds,
-    commandLine,
-    reuseCmdline: has("reuse-cmdline"),
-    syscall,
-    type,
-    memMin,
-    memMax,
-    entry,
-    noChecks: has("no-checks"),
-    noCma: has("no-cma"),
-    forceDtb: has("force-dtb"),
-    noIfdown: has("no-ifdown"),
-    noSync: has("no-sync"),
-    syncTimeoutMs,
-    debug: has("debug"),
-    dryRun: has("dry-run"),
-    json: has("json"),
-    preserveContext: has("load-preserve-context"),
-    jumpBackHelper: has("load-jump-back-helper"),
-    implicitLoad: false,
-    testCorruptSegment,
-    helpExitCode: 0,
-    warnings,
-  };
-
-  if (has("help") || has("help-usage")) {
-    return { ...base, action: "help", helpExitCode: has("help") ? 0 : 1 };
+  if (state.load && got.entry !== undefined) {
+    throw usageError(
+      "--entry with a kernel load: this kexec always enters through its purgatory",
+      "--entry applies to --load-jump-back-helper only",
+    );
   }
-  if (has("version")) return { ...base, action: "version" };
-  // kexec-tools: -S overrides every other action.
-  if (has("status")) return { ...base, action: "status" };
-  if (has("print-ckr-size")) return { ...base, action: "print-ckr-size" };
+}
 
-  const needKernel = (what: string) => {
-    if (kernel === undefined) {
-      throw usageError(`No kernel specified: ${what} needs a KERNEL path`, "kexec -l KERNEL");
-    }
-  };
+function planSteps(state: MainState): Step[] {
+  if (state.status) {
+    // finishOptions() gives kexec-tools' answer, which is the normal image
+    // after -d (KEXEC_DEBUG makes kexec_flags non-zero); here -d never
+    // changes which image -S asks about.
+    const image = state.kexecFlags === "crash" || (state.kexecFlags === "none" && !state.hasOptLoad)
+      ? "crash"
+      : "normal";
+    return [{ kind: "status", image }];
+  }
+  const steps: Step[] = [];
+  const crash = state.kexecFlags === "crash";
+  if (state.unload) steps.push({ kind: "unload", crash });
+  if (state.load) {
+    steps.push({ kind: "load", crash, preserveContext: state.kexecFlags === "preserve" });
+  }
+  // Sync and interface shutdown only right before an exec; kexec-tools also
+  // runs them after -l, -e -l and --load-jump-back-helper (README).
+  if (state.exec) steps.push({ kind: "exec", sync: state.sync, ifdown: state.ifdown });
+  else if (state.jumpBackHelper) steps.push({ kind: "jump-back-helper" });
+  return steps;
+}
 
-  if (has("load-jump-back-helper")) {
-    for (const other of ["load", "load-panic", "exec", "force", "unload"] as const) {
-      if (has(other)) {
-        throw usageError(
-          `conflicting options: --load-jump-back-helper loads only the helper, but --${other} ` +
-            "was also given",
-        );
-      }
-    }
-    if (syscall === "file") {
-      throw usageError("--load-jump-back-helper needs kexec_load; it cannot be used with -s");
-    }
-    return { ...base, action: "jump-back-helper", syscall: "load" };
+function positionalWarnings(scan: ScanResult, steps: readonly Step[]): string[] {
+  const [kernel, ...extra] = scan.positionals;
+  const warnings: string[] = [];
+  if (kernel !== undefined && !steps.some((s) => s.kind === "load")) {
+    const exec = steps.some((s) => s.kind === "exec")
+      ? " (-e boots the kernel already loaded; -f KERNEL loads and boots at once)"
+      : "";
+    warnings.push(`${kernel} is ignored: this command line loads no kernel${exec}`);
   }
+  if (extra.length > 0) warnings.push(`extra arguments ignored: ${extra.join(" ")}`);
+  return warnings;
+}
 
-  if (has("unload")) {
-    for (const other of ["load", "exec", "force"] as const) {
-      if (has(other)) {
-        throw usageError(
-          `conflicting options: -u unloads, but --${other} was also given`,
-          "unload and load in two separate runs",
-        );
-      }
-    }
-    if (kernel !== undefined) warnings.push(`-u ignores the kernel path ${kernel}`);
-    return { ...base, action: "unload" };
-  }
-
-  if (has("force") || has("exec")) {
-    if (crash) {
-      throw usageError(
-        "conflicting options: a crash kernel (-p) is started by a panic, not by -e/-f",
-        "load it with -p alone",
-      );
-    }
-    if (has("force") && kernel !== undefined) return { ...base, action: "load-exec" };
-    if (has("exec") && has("load")) {
-      needKernel("-l -e");
-      return { ...base, action: "load-exec" };
-    }
-    if (has("force") && !has("exec")) needKernel("-f");
-    if (kernel !== undefined) warnings.push(`-e boots the loaded kernel; ${kernel} is ignored`);
-    return { ...base, action: "exec" };
-  }
-
-  if (has("load-preserve-context")) {
-    if (crash) {
-      throw usageError(
-        "conflicting options: --load-preserve-context cannot load a crash kernel (-p)",
-        "the kernel refuses KEXEC_PRESERVE_CONTEXT together with KEXEC_ON_CRASH",
-      );
-    }
-    if (syscall === "file") {
-      throw usageError(
-        "--load-preserve-context needs kexec_load; it cannot be used with -s",
-        "drop -s (kexec_load is then used)",
-      );
-    }
-    if (memMax === undefined) {
-      throw usageError(
-        "--load-preserve-context requires --mem-max",
-        "the preserved kernel's memory must stay above the image: give --mem-max=ADDR",
-      );
-    }
-    needKernel("--load-preserve-context");
-    return { ...base, action: "load", syscall: "load" };
-  }
-  if (has("load") || crash) {
-    needKernel(crash ? "-p" : "-l");
-    return { ...base, action: "load" };
-  }
-  if (kernel !== undefined) return { ...base, action: "load", implicitLoad: true };
-  throw usageError("nothing to do: no action and no kernel given", "see 'kexec --help'");
+/**
+ * kexec-tools' refusal of a load without a kernel path (exit 255).
+ *
+ * @example
+ * ```ts
+ * import { noKernelError } from "./invocation.ts";
+ * if (noKernelError().exitCode !== 255) throw new Error();
+ * ```
+ */
+export function noKernelError(): KexecError {
+  return new KexecError("No kernel specified", {
+    hint: "give the kernel image path, e.g. kexec -l /boot/vmlinuz; nothing was done",
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * The option table. It drives the parser (`getopt.ts`), `--help` (`help.ts`)
  * and the man page (`manpage.ts`), so an option exists in one place only.
- * Spellings follow kexec-tools 2.0.32 (cli-compat.md §2).
+ * Spellings follow kexec-tools 2.0.32 (kexec/kexec.h KEXEC_OPTIONS, the
+ * architectures' include/arch/options.h, the loaders' option tables).
  *
  * @module
  */
@@ -58,8 +59,8 @@ export type OptionId =
   | "load-preserve-context"
   | "load-jump-back-helper"
   | "entry"
-  | "test-corrupt-segment"
-  | "ignored"
+  | "hotplug"
+  | "compat"
   | "unsupported";
 
 /** One row of the option table. */
@@ -105,24 +106,25 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: ["exec"],
     short: "e",
     group: "action",
-    help: "boot the loaded kernel now (sync, interfaces down, reboot into it)",
-    differs: "refuses before any sync or interface change unless a kernel is positively loaded; " +
-      "-l -e loads KERNEL and then boots it",
+    help: "boot the loaded kernel now (sync, interfaces down, reboot into it); " +
+      "cancels an earlier -l, as in kexec-tools",
+    differs: "nothing is synced or brought down before a loaded kernel is seen in " +
+      "/sys/kernel/kexec_loaded, which is read in a private mount when sysfs is not mounted",
   },
   {
     id: "force",
     long: ["force"],
     short: "f",
     group: "action",
-    help: "load KERNEL and boot it at once (no shutdown of services); without KERNEL like -e",
+    help: "load KERNEL and boot it at once (no shutdown of services)",
   },
   {
     id: "unload",
     long: ["unload"],
     short: "u",
     group: "action",
-    help: "unload the normal image; with -p (either order) the crash image",
-    differs: "-u -p and -p -u both unload the crash image",
+    help: "unload the normal image; -p -u unloads the crash image (-u -p unloads it and then " +
+      "loads KERNEL as the crash kernel)",
   },
   {
     id: "status",
@@ -145,7 +147,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: ["kexec-file-syscall"],
     short: "s",
     group: "syscall",
-    help: "use kexec_file_load only",
+    help: "use kexec_file_load only (the last of -s, -c, -a wins)",
     differs: "exit 253 keeps kexec-tools' meaning but the message names the real errno",
   },
   {
@@ -153,7 +155,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: ["kexec-syscall"],
     short: "c",
     group: "syscall",
-    help: "use kexec_load only",
+    help: "use kexec_load only (the last of -s, -c, -a wins)",
   },
   {
     id: "auto-syscall",
@@ -183,9 +185,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     id: "reuse-cmdline",
     long: ["reuse-cmdline"],
     group: "image",
-    help: "start from /proc/cmdline minus BOOT_IMAGE= and initrd= (and crashkernel= with -p); " +
-      "--append text is added after it",
-    differs: "also drops initrd=, which names a boot-loader file the new kernel cannot use",
+    help: "start from /proc/cmdline minus BOOT_IMAGE (and crashkernel with -p), every other " +
+      "byte kept; --append text is added after one space",
   },
   {
     id: "type",
@@ -193,7 +194,10 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: "t",
     value: "TYPE",
     group: "image",
-    help: "kernel image type for kexec_load (x86_64: bzImage64, bzImage)",
+    help: "kernel image type for kexec_load, by kexec-tools' names (x86_64: bzImage64, " +
+      "bzImage, elf-x86_64, multiboot-x86, ...; arm64: Image, vmlinuz, ...)",
+    differs: "only types this kexec has a planner for are loaded; others are refused unless " +
+      "-s makes -t irrelevant; an unknown name is refused even with -s",
   },
   {
     id: "mem-min",
@@ -233,12 +237,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     long: ["load-preserve-context"],
     group: "image",
     help: "load with KEXEC_PRESERVE_CONTEXT (needs --mem-max and kexec_load)",
+    differs: "uses kexec_load by itself in the default mode (kexec-tools 2.0.27 and later " +
+      "refuse it unless -c is given)",
   },
   {
     id: "load-jump-back-helper",
     long: ["load-jump-back-helper"],
     group: "image",
     help: "load the jump-back helper at --entry (kexec_load)",
+    differs: "uses kexec_load by itself in the default mode; no sync or interface change " +
+      "(kexec-tools does both)",
   },
   {
     id: "entry",
@@ -246,6 +254,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "ADDR",
     group: "image",
     help: "entry point for --load-jump-back-helper",
+    differs: "refused together with a kernel load (kexec-tools overrides the loaded image's " +
+      "entry point)",
   },
   // Exec
   {
@@ -307,65 +317,66 @@ export const OPTIONS: readonly OptionSpec[] = [
     group: "output",
     help: "print the version",
   },
+  // kexec-tools' architecture and loader options: what each does here depends
+  // on the architecture (lib/arch/<arch>/cli.ts); the man page lists it.
   {
-    id: "test-corrupt-segment",
-    long: ["test-corrupt-segment"],
-    value: "NAME",
-    group: "output",
-    help: "testing only: after the plan (and its SHA-256 digests) is made, pass segment NAME " +
-      "with one byte flipped, to prove that the purgatory refuses to boot it (kexec_load)",
-    hidden: true,
-  },
-  // kexec-tools options that have no effect here.
-  {
-    id: "ignored",
-    long: ["elf32-core-headers", "elf64-core-headers"],
+    id: "compat",
+    long: [
+      "elf32-core-headers",
+      "elf64-core-headers",
+      "noefi",
+      "reset-vga",
+      "console-vga",
+      "console-serial",
+      "reuse-video-type",
+      "pass-memmap-cmdline",
+      "args-elf",
+      "args-linux",
+      "args-none",
+      "real-mode",
+      "entry-32bit",
+    ],
     group: "compat",
-    help: "accepted and ignored (the crash header is always ELF64)",
+    help: "kexec-tools architecture and loader options",
     hidden: true,
   },
   {
-    id: "ignored",
-    long: ["noefi", "reset-vga", "console-vga", "console-serial", "reuse-video-type"],
-    group: "compat",
-    help: "accepted and ignored (our purgatory has no console setup)",
-    hidden: true,
-  },
-  {
-    id: "ignored",
+    id: "compat",
     long: ["serial", "serial-baud"],
     value: "VALUE",
     group: "compat",
-    help: "accepted and ignored (the purgatory reports only a failed check, on COM1)",
+    help: "kexec-tools purgatory console options",
     hidden: true,
   },
   {
-    id: "ignored",
-    long: ["args-elf", "args-linux", "args-none", "hotplug"],
-    group: "compat",
-    help: "accepted and ignored",
-    hidden: true,
-  },
-  {
-    id: "unsupported",
-    long: [
-      "real-mode",
-      "entry-32bit",
-      "reuseinitrd",
-      "pass-memmap-cmdline",
-      "load-live-update",
-      "exec-live-update",
-    ],
-    group: "compat",
-    help: "refused with an explanation (not supported)",
-    hidden: true,
-  },
-  {
-    id: "unsupported",
+    id: "compat",
     long: ["dtb", "module"],
     value: "FILE",
     group: "compat",
-    help: "refused with an explanation (not supported)",
+    help: "kexec-tools loader options with a file argument",
+    hidden: true,
+  },
+  {
+    id: "hotplug",
+    long: ["hotplug"],
+    group: "compat",
+    help: "accepted with a warning: the crash kernel's ELF core header is not updated on CPU " +
+      "or memory hotplug; reload the crash kernel after hotplug, as udev rules do",
+    hidden: true,
+  },
+  {
+    id: "unsupported",
+    long: ["reuseinitrd", "load-live-update", "exec-live-update"],
+    group: "compat",
+    help: "refused, naming the reason (initrd reuse, Xen live update)",
     hidden: true,
   },
 ];
+
+/** Why an unsupported option is refused, by long name (exit 1, as kexec-tools' die()). */
+export const UNSUPPORTED_REASONS: Readonly<Record<string, string>> = {
+  "reuseinitrd": "reusing the first boot's initrd is not implemented on this architecture; " +
+    "pass it with --initrd",
+  "load-live-update": "Xen live update is not supported",
+  "exec-live-update": "Xen live update is not supported",
+};

@@ -12,6 +12,7 @@ import { describeSegmentFlags } from "../plan/segment_flags.ts";
 export { describeSegmentFlags };
 import type { LoadPlan } from "../plan/types.ts";
 import { hex } from "../format.ts";
+import { encodeRaw } from "../raw_text.ts";
 
 /**
  * A plan as plain JSON-ready data.
@@ -46,7 +47,7 @@ export function planToJson(plan: LoadPlan): Record<string, unknown> {
         flags_hex: `0x${plan.flags.toString(16)}`,
         flag_names: describeSegmentFlags(plan.flags),
         cmdline: plan.cmdline,
-        cmdline_len: new TextEncoder().encode(plan.cmdline).length + 1,
+        cmdline_len: encodeRaw(plan.cmdline).length + 1,
         segments: plan.segments.map((s) => ({
           name: s.name,
           mem: s.mem,
@@ -58,6 +59,21 @@ export function planToJson(plan: LoadPlan): Record<string, unknown> {
     case "unload":
       return { syscall: plan.syscall, crash: plan.crash };
   }
+}
+
+/**
+ * A command line in double quotes, JSON-escaped, with bytes that are not
+ * UTF-8 (raw-string escapes, lib/raw_text.ts) shown as `\xNN`.
+ *
+ * @example
+ * ```ts
+ * import { quoteCmdline } from "./render.ts";
+ * const q = quoteCmdline('a="b c" x=\udcff');
+ * if (q !== '"a=\\"b c\\" x=\\xff"') throw new Error(q);
+ * ```
+ */
+export function quoteCmdline(cmdline: string): string {
+  return JSON.stringify(cmdline).replace(/(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])/g, "$1\\x$2");
 }
 
 /**
@@ -94,7 +110,7 @@ export function planToText(plan: LoadPlan): string {
         `  flags:   ${hex(plan.flags)} [${describeFileFlags(plan.flags).join("|")}]`,
       );
       lines.push(
-        `  cmdline: ${JSON.stringify(plan.cmdline)} (cmdline_len ${plan.cmdlineBytes.length}, ` +
+        `  cmdline: ${quoteCmdline(plan.cmdline)} (cmdline_len ${plan.cmdlineBytes.length}, ` +
           "counting the NUL)",
       );
       break;
@@ -104,9 +120,7 @@ export function planToText(plan: LoadPlan): string {
       lines.push(`  entry:   ${hex(plan.entry)}`);
       lines.push(`  flags:   ${hex(plan.flags)} [${describeSegmentFlags(plan.flags).join("|")}]`);
       lines.push(
-        `  cmdline: ${JSON.stringify(plan.cmdline)} (${
-          new TextEncoder().encode(plan.cmdline).length
-        } bytes + NUL)`,
+        `  cmdline: ${quoteCmdline(plan.cmdline)} (${encodeRaw(plan.cmdline).length} bytes + NUL)`,
       );
       lines.push(`  segments (${plan.segments.length}):`);
       lines.push(...segmentTableLines(plan.segments).map((line) => `  ${line}`));

@@ -1,11 +1,14 @@
 /**
- * The command: argv and a {@link System} in, exit code out. Every error is
+ * The command: argv and a {@link System} in, exit code out. The steps of the
+ * {@link Invocation} run in kexec-tools' order (status → unload → load → exec
+ * → jump-back helper) and the first failure ends the run. Every error is
  * caught here and printed as one line; `main.ts` only passes argv and exits.
  *
  * @module
  */
 
 import { resolveCmdline } from "../cmdline.ts";
+import { crashNotReserved } from "../crash/region.ts";
 import { ExitCode, formatError, KexecError } from "../errors.ts";
 import { execKernel } from "../exec.ts";
 import { readHostFacts } from "../facts.ts";
@@ -17,25 +20,29 @@ import type { System } from "../sys/system.ts";
 import { unloadKernel } from "../unload.ts";
 import { PATHS } from "../abi.ts";
 import { helpText, VERSION } from "./help.ts";
-import { type Invocation, parseInvocation } from "./invocation.ts";
+import { type Invocation, noKernelError, parseInvocation, type Step } from "./invocation.ts";
 import { describeSegmentFlags, planToJson, planToText } from "./render.ts";
 import { loadJumpBackHelper } from "../kjump.ts";
 
+// /proc/cmdline is at most COMMAND_LINE_SIZE (a few KiB on every architecture).
+const PROC_CMDLINE_MAX = 1 << 16;
+
 /**
- * Runs the kexec command and returns its exit code. Never throws.
+ * Runs the kexec command and returns its exit code. Never throws. `argv`
+ * holds raw strings (lib/raw_text.ts), so values keep the caller's bytes.
  *
  * @example
  * ```ts
  * import { runCli } from "./run.ts";
  * let out = "";
  * const io = { out: (t: string) => { out += t; }, err: () => {} };
- * const code = await runCli(["--version"], { io } as never);
+ * const code = await runCli(["--version"], { io, arch: "x86_64" } as never);
  * if (code !== 0 || !out.startsWith("kexec ")) throw new Error(out);
  * ```
  */
 export async function runCli(argv: readonly string[], sys: System): Promise<number> {
   try {
-    return await run(parseInvocation(argv), sys);
+    return await run(parseInvocation(argv, sys.arch), sys);
   } catch (e) {
     sys.io.err(`${formatError(e)}\n`);
     return e instanceof KexecError ? e.exitCode : ExitCode.FAILURE;
@@ -44,49 +51,69 @@ export async function runCli(argv: readonly string[], sys: System): Promise<numb
 
 async function run(inv: Invocation, sys: System): Promise<number> {
   const rep = stderrReporter(sys.io, inv.debug);
-  if (inv.action === "help") {
-    sys.io.out(helpText());
-    return inv.helpExitCode;
-  }
-  if (inv.action === "version") {
-    sys.io.out(`kexec ${VERSION} (Deno; kexec-tools compatible command line)\n`);
-    return ExitCode.OK;
+  switch (inv.action) {
+    case "help":
+      sys.io.out(helpText());
+      return inv.helpExitCode;
+    case "version":
+      sys.io.out(`kexec ${VERSION} (Deno; kexec-tools compatible command line)\n`);
+      return ExitCode.OK;
+    case "print-ckr-size":
+      sys.io.out(`${readHostFacts(sys).crashSize ?? 0}\n`);
+      return ExitCode.OK;
   }
   for (const w of inv.warnings) rep.warn(w);
+  if (inv.missingKernel) refuseMissingKernel(inv, sys);
+  for (const [i, step] of inv.steps.entries()) {
+    const afterLoad = inv.steps.slice(0, i).some((s) => s.kind === "load");
+    const code = await runStep(step, inv, sys, rep, afterLoad);
+    if (code !== undefined) return code;
+  }
+  return ExitCode.OK;
+}
 
-  switch (inv.action) {
+// kexec-tools checks the crash region first, and fails only when it reaches
+// the load; here a kernel-less command line changes nothing at all.
+function refuseMissingKernel(inv: Invocation, sys: System): never {
+  const load = inv.steps.find((s) => s.kind === "load");
+  if (load?.kind === "load" && load.crash && readHostFacts(sys).crashSize === 0) {
+    throw crashNotReserved(`${PATHS.kexecCrashSize} is 0`);
+  }
+  throw noKernelError();
+}
+
+/** Runs one step; returns an exit code to end the run with, or undefined to go on. */
+async function runStep(
+  step: Step,
+  inv: Invocation,
+  sys: System,
+  rep: Reporter,
+  afterLoad: boolean,
+): Promise<number | undefined> {
+  switch (step.kind) {
     case "status": {
-      const report = readStatus(sys, inv.statusImage);
+      const report = readStatus(sys, step.image);
       sys.io.out(inv.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
       return statusExitCode(report);
     }
-    case "print-ckr-size": {
-      sys.io.out(`${readHostFacts(sys).crashSize ?? 0}\n`);
-      return ExitCode.OK;
-    }
     case "unload": {
       const steps = unloadKernel(sys, {
-        crash: inv.crash,
+        crash: step.crash,
         syscall: inv.syscall,
         dryRun: inv.dryRun,
       }, rep);
-      if (inv.dryRun) printDry(sys, inv, { action: "unload", crash: inv.crash, steps });
-      return ExitCode.OK;
+      if (inv.dryRun) printDry(sys, inv, { action: "unload", crash: step.crash, steps });
+      return undefined;
     }
     case "load":
-    case "load-exec": {
-      load(inv, sys, rep);
-      if (inv.action === "load") {
-        if (inv.implicitLoad && !inv.dryRun) {
-          rep.info("no action given: loaded only; boot it with 'kexec -e' or 'systemctl kexec'");
-        }
-        return ExitCode.OK;
+      load(inv, step, sys, rep);
+      if (inv.implicitLoad && !inv.dryRun) {
+        rep.info("no action given: loaded only; boot it with 'kexec -e' or 'systemctl kexec'");
       }
-      if (inv.dryRun) return ExitCode.OK;
-      return await exec(inv, sys, rep);
-    }
+      return undefined;
     case "exec":
-      return await exec(inv, sys, rep);
+      await exec(inv, step, sys, rep, afterLoad);
+      return undefined;
     case "jump-back-helper": {
       const plan = loadJumpBackHelper(sys, { entry: inv.entry, dryRun: inv.dryRun }, rep);
       if (inv.dryRun) {
@@ -97,24 +124,28 @@ async function run(inv: Invocation, sys: System): Promise<number> {
           flag_names: describeSegmentFlags(plan.flags),
         });
       }
-      return ExitCode.OK;
+      return undefined;
     }
   }
-  return ExitCode.OK;
 }
 
-function load(inv: Invocation, sys: System, rep: Reporter): void {
+function load(
+  inv: Invocation,
+  step: Extract<Step, { kind: "load" }>,
+  sys: System,
+  rep: Reporter,
+): void {
   const cmdline = resolveCmdline({
     commandLine: inv.commandLine,
     reuse: inv.reuseCmdline,
-    procCmdline: inv.reuseCmdline ? sys.readText(PATHS.procCmdline) : undefined,
-    crash: inv.crash,
+    procCmdline: inv.reuseCmdline ? sys.readBytes(PATHS.procCmdline, PROC_CMDLINE_MAX) : undefined,
+    crash: step.crash,
   });
   const result = loadKernel(sys, {
     kernel: inv.kernel!,
     initrds: inv.initrds,
     cmdline,
-    crash: inv.crash,
+    crash: step.crash,
     syscall: inv.syscall,
     dryRun: inv.dryRun,
     debug: inv.debug,
@@ -124,8 +155,7 @@ function load(inv: Invocation, sys: System, rep: Reporter): void {
     memMin: inv.memMin,
     memMax: inv.memMax,
     type: inv.type,
-    preserveContext: inv.preserveContext,
-    testCorruptSegment: inv.testCorruptSegment,
+    preserveContext: step.preserveContext,
   }, rep);
   if (!inv.dryRun) return;
   const fallback = inv.syscall === "file"
@@ -136,23 +166,29 @@ function load(inv: Invocation, sys: System, rep: Reporter): void {
     ? "kexec_file_load only: the kernel is locked down, so kexec_load would be refused"
     : `kexec_file_load first; kexec_load only after ${FALLBACK_ERRNOS.map(errnoName).join(", ")}`;
   printDry(sys, inv, {
-    action: inv.action,
-    crash: inv.crash,
+    action: "load",
+    crash: step.crash,
     mode: inv.syscall,
     order: fallback,
     plans: result.plans,
   });
 }
 
-async function exec(inv: Invocation, sys: System, rep: Reporter): Promise<number> {
+async function exec(
+  inv: Invocation,
+  step: Extract<Step, { kind: "exec" }>,
+  sys: System,
+  rep: Reporter,
+  afterLoad: boolean,
+): Promise<void> {
   const steps = await execKernel(sys, {
-    noSync: inv.noSync,
-    noIfdown: inv.noIfdown,
+    noSync: !step.sync,
+    noIfdown: !step.ifdown,
     syncTimeoutMs: inv.syncTimeoutMs,
     dryRun: inv.dryRun,
+    afterLoad,
   }, rep);
   if (inv.dryRun) printDry(sys, inv, { action: "exec", steps });
-  return ExitCode.OK;
 }
 
 function printDry(sys: System, inv: Invocation, data: Record<string, unknown>): void {
@@ -178,7 +214,7 @@ function printDry(sys: System, inv: Invocation, data: Record<string, unknown>): 
     const s = data.steps as { syncTimeoutMs: number | null; interfaces: string[] };
     lines.push(
       `1. sync: ${
-        s.syncTimeoutMs === null ? "skipped (-y)" : `yes, timeout ${s.syncTimeoutMs / 1000} s`
+        s.syncTimeoutMs === null ? "skipped" : `yes, timeout ${s.syncTimeoutMs / 1000} s`
       }`,
       `2. interfaces down: ${s.interfaces.length ? s.interfaces.join(", ") : "none"}`,
       "3. reboot(LINUX_REBOOT_CMD_KEXEC)",

@@ -33,10 +33,29 @@ export const CRASHKERNEL_HINT =
   "then load the crash kernel again";
 
 /**
- * Finds the crash regions in an iomem tree. Throws a {@link KexecError} with
- * exit code {@link ExitCode.NO_CRASH_REGION} (254) and the `crashkernel=`
- * hint when there is none, and a plain failure when there are more than the
- * kernel's two.
+ * kexec-tools' refusal of a crash load without reserved memory (its main()
+ * dies with these words, exit 1), saying where this tool looked.
+ *
+ * @example
+ * ```ts
+ * import { crashNotReserved } from "./region.ts";
+ * const e = crashNotReserved("/sys/kernel/kexec_crash_size is 0");
+ * if (e.exitCode !== 1 || !e.message.startsWith("Memory for crashkernel is not reserved")) {
+ *   throw new Error(e.message);
+ * }
+ * ```
+ */
+export function crashNotReserved(where: string): KexecError {
+  return new KexecError(`Memory for crashkernel is not reserved: ${where}`, {
+    exitCode: ExitCode.USAGE,
+    hint: CRASHKERNEL_HINT,
+  });
+}
+
+/**
+ * Finds the crash regions in an iomem tree. Throws {@link crashNotReserved}
+ * (exit 1) when there is none, and a plain failure when there are more than
+ * the kernel's two.
  *
  * @example
  * ```ts
@@ -57,10 +76,7 @@ export function findCrashRegions(iomem: readonly IomemNode[]): CrashRegions {
     .filter((r) => r.end > r.start)
     .sort((a, b) => b.start - a.start);
   if (found.length === 0) {
-    throw new KexecError(
-      `Memory for crashkernel is not reserved: no "${CRASH_KERNEL_RESOURCE}" range in /proc/iomem`,
-      { exitCode: ExitCode.NO_CRASH_REGION, hint: CRASHKERNEL_HINT },
-    );
+    throw crashNotReserved(`no "${CRASH_KERNEL_RESOURCE}" range in /proc/iomem`);
   }
   if (found.length > 2) {
     throw new KexecError(

@@ -67,6 +67,15 @@ const IFF_UP = 0x1;
 
 const _SC_PAGESIZE = 30;
 
+// unshare(2) and mount(2): include/uapi/linux/sched.h, include/uapi/linux/mount.h.
+const CLONE_NEWNS = 0x00020000;
+const MS_RDONLY = 0x1;
+const MS_NOSUID = 0x2;
+const MS_NODEV = 0x4;
+const MS_NOEXEC = 0x8;
+const MS_REC = 0x4000;
+const MS_PRIVATE = 0x40000;
+
 // Holds the buffers of the last kexec_load so the collector cannot free them mid-call.
 let _lastKeepAlive: readonly Uint8Array[] = [];
 
@@ -131,6 +140,7 @@ export class HostSystem implements System {
   /** Output streams (stdout/stderr). */
   readonly io: Output;
   #pageSize = 0;
+  #privateSysfs = false;
 
   #syscalls: SyscallNumbers;
 
@@ -186,6 +196,27 @@ export class HostSystem implements System {
     } catch {
       return undefined;
     }
+  }
+
+  mountPrivateSysfs(): number {
+    if (this.#privateSysfs) return 0;
+    const c = libc();
+    // The namespace belongs to the calling thread, the JS thread, which also
+    // makes every later sync read and FFI call (man 2 unshare: CLONE_NEWNS
+    // implies CLONE_FS, allowed in a multi-threaded process).
+    if (c.unshare(CLONE_NEWNS) !== 0) return lastErrno();
+    // Its mounts start as copies that may still share propagation with the
+    // caller's; make them private first so the sysfs mount stays ours
+    // (Documentation/filesystems/sharedsubtree.rst).
+    if (c.mount(null, cString("/"), null, BigInt(MS_REC | MS_PRIVATE), null) !== 0) {
+      return lastErrno();
+    }
+    const flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (c.mount(cString("sysfs"), cString("/sys"), cString("sysfs"), BigInt(flags), null) !== 0) {
+      return lastErrno();
+    }
+    this.#privateSysfs = true;
+    return 0;
   }
 
   openFile(path: string, role: string): OpenedFile {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { encodeRaw } from "../raw_text.ts";
+
 const SYMBOLS = {
   // long syscall(long nr, ...): declared with a fixed arity of 6 arguments;
   // on x86_64 SysV and AArch64 variadic integers travel in the same registers
@@ -28,6 +30,12 @@ const SYMBOLS = {
   sync: { parameters: [], result: "void", nonblocking: true },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  // A private mount namespace for reading sysfs when the caller has not
+  // mounted it (man 2 unshare, man 2 mount). Both act on the calling thread,
+  // which is the JS thread: only non-nonblocking calls and sync file reads
+  // follow them.
+  unshare: { parameters: ["i32"], result: "i32" },
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
   sysconf: { parameters: ["i32"], result: "i64" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
@@ -70,7 +78,8 @@ export function lastErrno(): number {
 }
 
 /**
- * NUL-terminated UTF-8 bytes of a path, for libc calls.
+ * NUL-terminated bytes of a path, for libc calls. Paths are raw strings
+ * (lib/raw_text.ts): a file name that is not UTF-8 keeps its bytes.
  *
  * @example
  * ```ts
@@ -80,7 +89,7 @@ export function lastErrno(): number {
  * ```
  */
 export function cString(s: string): Uint8Array<ArrayBuffer> {
-  const bytes = new TextEncoder().encode(s);
+  const bytes = encodeRaw(s);
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);
   return out;

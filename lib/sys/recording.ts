@@ -42,6 +42,7 @@ export type RecordedCall =
   | { op: "sync"; timeoutMs: number }
   | { op: "ifdown"; name: string }
   | { op: "kmsg"; line: string }
+  | { op: "mount_private_sysfs" }
   | { op: "concat"; paths: string[] }
   | { op: "memfd"; name: string; size: number };
 
@@ -59,6 +60,12 @@ export interface KernelAnswers {
   fiveLevelPaging?: boolean;
   /** Whether sync completes within the timeout (default true). */
   syncCompletes?: boolean;
+  /**
+   * What a private sysfs mount brings: files that appear once
+   * `mountPrivateSysfs` succeeds (as if sysfs were not mounted until then),
+   * or the errno it fails with (default: it succeeds and adds nothing).
+   */
+  privateSysfs?: { files?: Record<string, VirtualFile>; errno?: number };
 }
 
 /**
@@ -175,6 +182,7 @@ export class RecordingSystem implements System {
   #sys: ReturnType<typeof recordSyscalls>;
   #state = new Map<string, string>();
   #fiveLevelPaging: boolean;
+  #privateSysfs: KernelAnswers["privateSysfs"];
 
   constructor(
     files: Record<string, VirtualFile> = {},
@@ -183,6 +191,7 @@ export class RecordingSystem implements System {
   ) {
     this.arch = arch;
     this.#fiveLevelPaging = kernel.fiveLevelPaging ?? false;
+    this.#privateSysfs = kernel.privateSysfs;
     this.files = new Map(Object.entries(files));
     for (const p of [PATHS.kexecLoaded, PATHS.kexecCrashLoaded]) {
       const v = this.files.get(p);
@@ -214,6 +223,20 @@ export class RecordingSystem implements System {
   listDir(path: string): string[] | undefined {
     const f = this.files.get(path);
     return f && typeof f === "object" && "dir" in f ? [...f.dir] : undefined;
+  }
+  mountPrivateSysfs(): number {
+    this.calls.push({ op: "mount_private_sysfs" });
+    const errno = this.#privateSysfs?.errno ?? 0;
+    if (errno !== 0) return errno;
+    for (const [path, file] of Object.entries(this.#privateSysfs?.files ?? {})) {
+      this.files.set(path, file);
+      if (
+        typeof file === "string" && (path === PATHS.kexecLoaded || path === PATHS.kexecCrashLoaded)
+      ) {
+        this.#state.set(path, file);
+      }
+    }
+    return 0;
   }
   openFile(path: string, role: string): OpenedFile {
     const f = this.files.get(path);

@@ -46,6 +46,13 @@ export interface System {
   readBytes(path: string, maxBytes: number): Uint8Array | undefined;
   /** Names in a directory, or undefined when missing. */
   listDir(path: string): string[] | undefined;
+  /**
+   * Mounts sysfs read-only at /sys in a mount namespace private to this
+   * process, for a caller (an initramfs) that has none mounted: nobody else
+   * sees the mount, and the files this System reads afterwards come from it.
+   * Returns 0 or the errno.
+   */
+  mountPrivateSysfs(): number;
 
   /**
    * Opens a kernel or initrd: read-only, close-on-exec, must be a non-empty

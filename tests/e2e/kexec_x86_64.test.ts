@@ -114,7 +114,7 @@ Deno.test("e2e x86_64: -S, -S -l, --json, -u, -p, -p -u; -e with nothing loaded 
   );
 });
 
-Deno.test("e2e x86_64: -p -s crash kernel boots on sysrq-c and sees /proc/vmcore", async (t) => {
+Deno.test("e2e x86_64: kdump-config's -p -s --command-line=… --initrd=… KERNEL boots on sysrq-c and sees /proc/vmcore", async (t) => {
   const run = await runGuestCase({
     name: "crash-file",
     script: "crash.sh",

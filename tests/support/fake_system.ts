@@ -56,6 +56,10 @@ export class SafeHostSystem extends HostSystem {
   override setInterfaceDown(name: string) {
     return this.#sys.setInterfaceDown(name);
   }
+  override mountPrivateSysfs() {
+    this.calls.push({ op: "mount_private_sysfs" });
+    return Errno.EPERM;
+  }
   override kmsg(line: string) {
     this.#sys.kmsg(line);
   }

@@ -21,6 +21,8 @@ export const INITRD_BYTES = new Uint8Array(10000).map((_, i) => (i * 13) & 0xff)
 /** Files of a healthy machine with kexec and nothing loaded. */
 export function machineFiles(): Record<string, FakeFile> {
   const files: Record<string, FakeFile> = {
+    // sysfs is mounted: /sys/kernel exists (the -e guard looks for it).
+    "/sys/kernel": { dir: ["kexec_loaded", "kexec_crash_loaded", "kexec_crash_size", "security"] },
     [PATHS.kexecLoaded]: "0\n",
     [PATHS.kexecCrashLoaded]: "0\n",
     [PATHS.kexecCrashSize]: "268435456\n",

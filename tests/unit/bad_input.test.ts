@@ -61,8 +61,18 @@ const CASES: [string, string[], number, RegExp][] = [
   ],
   ["initrd is empty", ["-l", good, `--initrd=${dir}/empty`], 255, /initrd .*empty is empty/],
   ["unknown option", ["--bogus"], 1, /unrecognized option '--bogus'.*hint/],
-  ["-l with -u", ["-l", "-u", good], 1, /conflicting options/],
-  ["-s with -c", ["-s", "-c", "-l", good], 1, /conflicting options -s and -c/],
+  [
+    "kernel options on a command line that loads nothing (-e cancels -l)",
+    ["-l", "-e", good, `--initrd=${initrd}`],
+    1,
+    /--initrd is given, but this command line does not load a kernel/,
+  ],
+  [
+    "-s with --load-preserve-context",
+    ["-s", "--load-preserve-context", good, "--mem-max=0x10000000"],
+    1,
+    /--load-preserve-context not supported with kexec_file_load/,
+  ],
   [
     "--mem-min not a number",
     ["-c", "-l", good, "--mem-min=abc"],
@@ -70,7 +80,7 @@ const CASES: [string, string[], number, RegExp][] = [
     /--mem-min: 'abc' is not a number/,
   ],
   ["--mem-max negative", ["-c", "-l", good, "--mem-max=-5"], 1, /--mem-max: '-5' is negative/],
-  ["-p without a kernel", ["-p"], 1, /No kernel specified/],
+  ["-p without a kernel", ["-p"], 255, /No kernel specified/],
 ];
 
 for (const [name, argv, code, pattern] of CASES) {

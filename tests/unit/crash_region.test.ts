@@ -1,6 +1,6 @@
 /**
  * Crash region discovery from /proc/iomem (crash.md §1): main = highest,
- * optional low region, exit 254 with the crashkernel= hint when none.
+ * optional low region, exit 1 (kexec-tools' die()) with the crashkernel= hint when none.
  */
 
 import assert from "node:assert/strict";
@@ -32,7 +32,7 @@ Deno.test("crash region: found at any depth", () => {
   assert.equal(regions.low, undefined);
 });
 
-Deno.test("crash region: none reserved → exit 254 with the crashkernel= hint", () => {
+Deno.test("crash region: none reserved → exit 1 with the crashkernel= hint", () => {
   let err: unknown;
   try {
     findCrashRegions(
@@ -42,8 +42,8 @@ Deno.test("crash region: none reserved → exit 254 with the crashkernel= hint",
     err = e;
   }
   assert.ok(err instanceof KexecError);
-  assert.equal(err.exitCode, ExitCode.NO_CRASH_REGION);
-  assert.equal(err.exitCode, 254);
+  assert.equal(err.exitCode, ExitCode.USAGE);
+  assert.equal(err.exitCode, 1);
   assert.match(formatError(err), /not reserved.*hint: .*crashkernel=256M/);
 });
 

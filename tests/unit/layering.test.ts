@@ -50,9 +50,19 @@ Deno.test("architecture names appear in code only in lib/arch/ (and the Arch typ
 
 // Lower layers first; a module may import its own layer and those before it.
 const LAYERS: readonly (readonly string[])[] = [
-  ["abi.ts", "errors.ts", "format.ts", "bytes.ts"],
+  ["abi.ts", "errors.ts", "format.ts", "bytes.ts", "raw_text.ts"],
   ["sys/", "report.ts"],
-  ["memory/", "elf/", "initramfs/", "fdt/", "cmdline.ts", "facts.ts", "plan/", "crash/"],
+  [
+    "memory/",
+    "elf/",
+    "initramfs/",
+    "fdt/",
+    "raw_text.ts",
+    "cmdline.ts",
+    "facts.ts",
+    "plan/",
+    "crash/",
+  ],
   ["arch/"],
   ["image/"],
   ["diagnose.ts", "kjump.ts", "load.ts", "unload.ts", "exec.ts", "status.ts"],

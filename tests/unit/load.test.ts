@@ -9,7 +9,8 @@ import { X86_64_ABI } from "../../lib/arch/x86_64/abi.ts";
 import { runCli } from "../../lib/cli/run.ts";
 import { Errno } from "../../lib/sys/errno.ts";
 import { syntheticKernel } from "../fixtures/bzimage.ts";
-import { INITRD, INITRD2, KERNEL, machine } from "../support/machine.ts";
+import { CorruptingSystem } from "../support/corrupting_system.ts";
+import { INITRD, INITRD2, INITRD_BYTES, KERNEL, machine } from "../support/machine.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const withNul = (s: string) => new Uint8Array([...enc(s), 0]);
@@ -228,30 +229,53 @@ Deno.test("--dry-run calls nothing and prints the plan with the cmdline length",
   assert.equal(json.calls.length, 0);
 });
 
-Deno.test("unknown -t type is a usage error", async () => {
-  const sys = machine();
-  assert.equal(await runCli(["-l", KERNEL, "-t", "multiboot-x86"], sys), 1);
-  assert.match(sys.stderr, /unsupported kernel type 'multiboot-x86'/);
+Deno.test("-t: kexec-tools' type names; no planner or unknown → exit 255 before any call", async () => {
+  const none = machine();
+  assert.equal(await runCli(["-l", KERNEL, "-t", "multiboot-x86"], none), 255);
+  assert.match(none.stderr, /-t multiboot-x86: there is no multiboot loader here/);
+  const unknown = machine();
+  assert.equal(await runCli(["-s", "-l", KERNEL, "-t", "bogus"], unknown), 255);
+  assert.match(unknown.stderr, /Unsupported kernel type bogus/);
+  for (const sys of [none, unknown]) assert.deepEqual(sys.calls, []);
+  // kexec_file_load ignores -t, as kexec-tools does; bzImage is the same planner.
+  const file = machine();
+  assert.equal(await runCli(["-s", "-l", KERNEL, "-t", "multiboot-x86"], file), 0, file.stderr);
+  const legacy = machine();
+  assert.equal(await runCli(["-c", "-l", KERNEL, "-tbzImage"], legacy), 0, legacy.stderr);
+  assert.equal(legacy.callsOf("kexec_load").length, 1);
 });
 
-Deno.test("-p without a crash region: exit 254 with the crashkernel= hint, no syscall", async () => {
+Deno.test("-p without a crash region: exit 1 (kexec-tools' die()) with the crashkernel= hint, no syscall", async () => {
   for (const mode of ["-s", "-c", "-a"]) {
     const sys = machine({ "/sys/kernel/kexec_crash_size": "0\n" });
-    assert.equal(await runCli([mode, "-p", KERNEL], sys), 254, mode);
+    assert.equal(await runCli([mode, "-p", KERNEL], sys), 1, mode);
     assert.match(sys.stderr, /Memory for crashkernel is not reserved.*crashkernel=256M/);
     assert.equal(sys.calls.length, 0);
   }
 });
 
-Deno.test("--test-corrupt-segment passes a flipped byte but keeps the planned digest", async () => {
-  const sys = machine();
-  const argv = ["-c", "-l", KERNEL, `--initrd=${INITRD}`, "--test-corrupt-segment=initrd"];
-  assert.equal(await runCli(argv, sys), 0, sys.stderr);
-  assert.match(sys.stderr, /segment initrd passed with byte \d+ flipped/);
-  assert.equal(sys.callsOf("kexec_load").length, 1);
-  const bad = machine();
-  assert.equal(await runCli(["-c", "-l", KERNEL, "--test-corrupt-segment=nope"], bad), 1);
-  assert.match(bad.stderr, /no segment named 'nope'/);
+Deno.test("test-only CorruptingSystem passes the initrd segment with a flipped byte; the product has no such option", async () => {
+  const inner = machine();
+  const sys = new CorruptingSystem(inner, INITRD);
+  assert.equal(await runCli(["-c", "-l", KERNEL, `--initrd=${INITRD}`], sys), 0, inner.stderr);
+  const [load] = inner.callsOf("kexec_load");
+  const segment = sys.corrupted?.segment;
+  assert.ok(segment !== undefined, "nothing was corrupted");
+  // The corrupted row still describes the initrd: same size, same destination.
+  assert.equal(load.table[segment * 4 + 1], BigInt(INITRD_BYTES.length));
+  assert.match(
+    inner.stderr,
+    /test: segment \d+ \(\/boot\/initrd.img\) passed with byte \d+ flipped/,
+  );
+  assert.equal(
+    INITRD_BYTES[sys.corrupted!.offset],
+    (sys.corrupted!.offset * 13) & 0xff,
+    "seed intact",
+  );
+  const product = machine();
+  const argv = ["-c", "-l", KERNEL, "--test-corrupt-segment=initrd"];
+  assert.equal(await runCli(argv, product), 1);
+  assert.match(product.stderr, /unrecognized option '--test-corrupt-segment'/);
 });
 
 Deno.test("kexec_load on a 5-level-paging machine refuses a kernel without XLF_5LEVEL", async () => {

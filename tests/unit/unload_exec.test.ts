@@ -18,14 +18,22 @@ Deno.test("-u: kexec_file_load(-1, -1, 0, NULL, UNLOAD)", async () => {
   assert.equal(sys.readText(PATHS.kexecLoaded), "0\n");
 });
 
-for (const argv of [["-p", "-u"], ["-u", "-p"]]) {
-  Deno.test(`${argv.join(" ")}: unloads the crash image (UNLOAD|ON_CRASH)`, async () => {
-    const sys = machine();
-    assert.equal(await runCli(argv, sys), 0, sys.stderr);
-    assert.equal(sys.callsOf("kexec_file_load")[0].flags, 0x3);
-    assert.match(sys.stderr, /unloaded the crash kernel/);
-  });
-}
+Deno.test("-p -u: unloads the crash image (UNLOAD|ON_CRASH)", async () => {
+  const sys = machine();
+  assert.equal(await runCli(["-p", "-u"], sys), 0, sys.stderr);
+  assert.equal(sys.callsOf("kexec_file_load")[0].flags, 0x3);
+  assert.match(sys.stderr, /unloaded the crash kernel/);
+});
+
+Deno.test("-u -p: -p loads after the unload (kexec-tools' order); without a kernel nothing is done", async () => {
+  const none = machine();
+  assert.equal(await runCli(["-u", "-p"], none), 255);
+  assert.match(none.stderr, /No kernel specified/);
+  assert.deepEqual(none.calls, []);
+  const sys = machine();
+  assert.equal(await runCli(["-u", "-p", "-s", KERNEL], sys), 0, sys.stderr);
+  assert.deepEqual(sys.callsOf("kexec_file_load").map((c) => c.flags), [0x3, 0x6]);
+});
 
 Deno.test("-u auto: ENOSYS falls back to kexec_load(0, 0, NULL, arch)", async () => {
   const sys = machine({}, { fileLoadErrnos: [Errno.ENOSYS] });
@@ -57,10 +65,10 @@ Deno.test("-s -u on a kernel without kexec_file_load exits 253", async () => {
 });
 
 for (
-  const [name, loaded] of [
-    ["missing /sys/kernel/kexec_loaded", undefined],
-    ["kexec_loaded = 0", "0\n"],
-    ["garbled kexec_loaded", "?\n"],
+  const [name, loaded, why] of [
+    ["a kernel without kexec (sysfs mounted)", undefined, /no kexec support/],
+    ["kexec_loaded = 0", "0\n", /no kernel is loaded/],
+    ["garbled kexec_loaded", "?\n", /no kernel is loaded/],
   ] as const
 ) {
   Deno.test(`-e guard (${name}): refused before any sync, ifdown or reboot`, async () => {
@@ -68,17 +76,69 @@ for (
     assert.equal(await runCli(["-e"], sys), 1);
     assert.deepEqual(sys.calls, []);
     assert.match(sys.stderr, /^kexec: Nothing has been loaded!/);
+    assert.match(sys.stderr, why);
     assert.equal(sys.stderr.trim().split("\n").length, 1);
   });
 }
 
-Deno.test("-e guard also holds for -e -f, -e -x -y and --dry-run", async () => {
-  for (const argv of [["-e", "-f"], ["-e", "-x", "-y"], ["-e", "--dry-run"]]) {
+Deno.test("-e guard also holds for -e -x -y and --dry-run; -e -f without a kernel does nothing", async () => {
+  for (
+    const [argv, code] of [[["-e", "-x", "-y"], 1], [["-e", "--dry-run"], 1], [
+      ["-e", "-f"],
+      255,
+    ]] as const
+  ) {
     const sys = machine();
-    assert.equal(await runCli(argv, sys), 1, argv.join(" "));
+    assert.equal(await runCli(argv, sys), code, argv.join(" "));
     assert.deepEqual(sys.calls, []);
   }
 });
+
+/** A machine whose init never mounted sysfs; a private mount would show `sysfs`. */
+function noSysfs(sysfs: Record<string, string | { dir: string[] }> | null, errno = 0) {
+  const hidden = ["/sys/kernel", PATHS.kexecLoaded, PATHS.kexecCrashLoaded, PATHS.netClass];
+  const gone = Object.fromEntries(hidden.map((p) => [p, undefined]));
+  return machine(gone, { privateSysfs: { files: sysfs ?? {}, errno } });
+}
+
+Deno.test("-e without sysfs: asks a private sysfs mount, then syncs, downs interfaces, reboots", async () => {
+  const sys = noSysfs({
+    "/sys/kernel": { dir: ["kexec_loaded"] },
+    [PATHS.kexecLoaded]: "1\n",
+    [PATHS.netClass]: { dir: ["lo", "eth0"] },
+  });
+  assert.equal(await runCli(["-e"], sys), 255, sys.stderr);
+  assert.deepEqual(
+    sys.calls.map((c) => c.op),
+    ["mount_private_sysfs", "sync", "ifdown", "kmsg", "reboot"],
+  );
+  assert.deepEqual(sys.callsOf("ifdown").map((c) => c.name), ["eth0"]);
+});
+
+const NO_SYSFS_CASES: [
+  string,
+  Record<string, string | { dir: string[] }> | null,
+  number,
+  RegExp,
+][] = [
+  [
+    "nothing loaded",
+    { "/sys/kernel": { dir: [] }, [PATHS.kexecLoaded]: "0\n" },
+    0,
+    /no kernel is loaded/,
+  ],
+  ["a kernel without kexec", { "/sys/kernel": { dir: [] } }, 0, /no kexec support/],
+  ["the private mount fails", null, Errno.EPERM, /mounting it privately failed: EPERM/],
+];
+for (const [name, sysfs, errno, why] of NO_SYSFS_CASES) {
+  Deno.test(`-e without sysfs, ${name}: Nothing has been loaded! before anything is touched`, async () => {
+    const sys = noSysfs(sysfs, errno);
+    assert.equal(await runCli(["-e"], sys), 1);
+    assert.deepEqual(sys.calls.map((c) => c.op), ["mount_private_sysfs"]);
+    assert.match(sys.stderr, /^kexec: Nothing has been loaded!/);
+    assert.match(sys.stderr, why);
+  });
+}
 
 Deno.test("-e: sync, then interfaces (not lo), then reboot(KEXEC)", async () => {
   const sys = machine({ [PATHS.kexecLoaded]: "1\n" });

@@ -6,6 +6,7 @@
 
 import type { Architecture } from "../types.ts";
 import { ARM64_ABI } from "./abi.ts";
+import { AARCH64_CLI } from "./cli.ts";
 import { ARM64_IMAGE } from "./format_image.ts";
 
 /**
@@ -17,4 +18,4 @@ import { ARM64_IMAGE } from "./format_image.ts";
  * if (ARM64.formats[0].name !== "Image") throw new Error();
  * ```
  */
-export const ARM64: Architecture = { ...ARM64_ABI, formats: [ARM64_IMAGE] };
+export const ARM64: Architecture = { ...ARM64_ABI, formats: [ARM64_IMAGE], cli: AARCH64_CLI };

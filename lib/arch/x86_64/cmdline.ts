@@ -5,9 +5,10 @@
  */
 
 import { KexecError } from "../../errors.ts";
+import { encodeRaw } from "../../raw_text.ts";
 
 /**
- * Encodes the command line as UTF-8 plus the terminating NUL, refusing what the
+ * Encodes the command line (a raw string: lib/raw_text.ts) plus the terminating NUL, refusing what the
  * next kernel would silently truncate: more than `cmdline_size − 1` bytes (the
  * limit kexec-tools and the kernel's own loader apply; 2046 for every current
  * kernel, the reference's recommended kexec_load limit) or an embedded NUL.
@@ -24,7 +25,7 @@ export function encodeCmdline(
   cmdlineSize: number,
   kernelPath: string,
 ): Uint8Array {
-  const text = new TextEncoder().encode(cmdline);
+  const text = encodeRaw(cmdline);
   if (text.includes(0)) {
     throw new KexecError(
       `command line contains a NUL byte at offset ${

@@ -71,7 +71,7 @@ const describeRegion = (r: AddressRange) =>
   `${hex(r.start)}-${hex(r.end - 1)} (${(size(r) / MiB).toFixed(1)} MiB)`;
 
 /**
- * Plans the crash load. Throws a {@link KexecError} (exit code 254) when no
+ * Plans the crash load. Throws a {@link KexecError} (exit code 1) when no
  * crash region is reserved, and the planner's errors when something does not
  * fit in the region.
  *

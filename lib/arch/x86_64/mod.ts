@@ -6,6 +6,7 @@
 
 import type { Architecture } from "../types.ts";
 import { X86_64_ABI } from "./abi.ts";
+import { X86_64_CLI } from "./cli.ts";
 import { BZIMAGE } from "./format_bzimage.ts";
 
 /**
@@ -17,4 +18,4 @@ import { BZIMAGE } from "./format_bzimage.ts";
  * if (X86_64.formats[0].name !== "bzImage") throw new Error();
  * ```
  */
-export const X86_64: Architecture = { ...X86_64_ABI, formats: [BZIMAGE] };
+export const X86_64: Architecture = { ...X86_64_ABI, formats: [BZIMAGE], cli: X86_64_CLI };

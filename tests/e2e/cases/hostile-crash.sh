@@ -34,14 +34,14 @@ row crash_initrd_missing kexec -p "$KERNEL" --initrd="$H/nope"
 row crash_initrd_empty kexec -p "$KERNEL" --initrd="$H/empty"
 row crash_cmdline_too_long kexec -p "$KERNEL" --append="$SEGMENT_LOAD_TOO_LONG"
 row crash_cmdline_too_long_file kexec -p -s "$KERNEL" --append="$FILE_LOAD_TOO_LONG"
-# Bad options and conflicting actions.
+# Bad options, and command lines refused before any action.
 row mem_min_not_a_number kexec -p -c "$KERNEL" --mem-min=abc
 row mem_min_negative kexec -p -c "$KERNEL" --mem-min=-1
 row mem_max_overflow kexec -p -c "$KERNEL" --mem-max=0x10000000000000000
 row mem_min_above_max kexec -p -c "$KERNEL" --mem-min=0x2000000 --mem-max=0x1000000
-row conflict_load_unload kexec -p -u -l "$KERNEL"
-row conflict_file_segments kexec -s -c -p "$KERNEL"
-row conflict_crash_exec kexec -p -e "$KERNEL"
+row bogus_unload_initrd kexec -p -u --initrd="$INITRD"
+row missing_kernel kexec -u -p
+row crash_preserve kexec -p --load-preserve-context --mem-max=0x10000000 "$KERNEL"
 # Issue 7: a kexec_load crash kernel confined outside the crash region.
 row crash_mem_outside kexec -p -c "$KERNEL" --initrd="$INITRD" \
 	--append="$CRASH_APPEND e2e.row=crash_mem_outside" $CRASH_MEM_OUTSIDE

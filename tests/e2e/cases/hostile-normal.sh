@@ -2,7 +2,7 @@
 # kernel: load a good kernel first, then every bad input, bad option, missing
 # privilege and the one-way kexec_load_disabled, each a `row` that must fail
 # without touching the loaded image; finally -e must boot the kernel loaded
-# first (token and exact command line). No crashkernel= here (-p gives 254).
+# first (token and exact command line). No crashkernel= here (-p gives exit 1).
 # Params: KEXEC_APPEND, FILE_LOAD_TOO_LONG and SEGMENT_LOAD_TOO_LONG (command
 # lines one byte over each syscall's limit), and those of hostile-lib.sh.
 . /e2e/hostile-lib.sh

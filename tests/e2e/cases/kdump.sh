@@ -18,7 +18,7 @@ if [ "$STATUS_STEPS" = yes ]; then
 	step crash_load kexec -p $LOAD_FLAGS "$KERNEL" --initrd="$INITRD" --append="$CRASH_APPEND"
 	value crash_loaded_after_load /sys/kernel/kexec_crash_loaded
 	step status_loaded kexec -S
-	step crash_unload kexec -u -p
+	step crash_unload kexec -p -u
 	value crash_loaded_after_unload /sys/kernel/kexec_crash_loaded
 	step status_unloaded kexec -S
 fi

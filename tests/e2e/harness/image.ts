@@ -8,7 +8,8 @@
  *    (guest/stage1-init.sh), `/e2e/lib.sh`, `/dev/console`, the test kernel
  *    at `/e2e/vmlinuz`, and unless it is a tool-less self-test: the tool with
  *    its runtime (`deno`, its ELF interpreter and libraries, the bundle and the
- *    `/sbin/kexec` launcher; or the compiled binary with its libraries);
+ *    `/sbin/kexec` launcher; or the compiled binary with its libraries) and
+ *    the test-only entry `/sbin/kexec-test-corrupt` built the same way;
  * 2. the case part: `/e2e/case.sh`, `/e2e/params.sh` and the second-stage
  *    initrd `/e2e/stage2.cpio` carrying a fresh token.
  *
@@ -30,6 +31,9 @@ export const GUEST_PATHS = {
   lib: "/e2e/lib.sh",
   launcher: "/sbin/kexec",
   bundle: "/usr/lib/kexec/kexec.js",
+  /** The test-only entry (tests/e2e/tool/corrupt_main.ts); never part of the product. */
+  testLauncher: "/sbin/kexec-test-corrupt",
+  testBundle: "/usr/lib/kexec/kexec-test-corrupt.js",
   deno: "/usr/bin/deno",
 } as const;
 
@@ -91,8 +95,16 @@ async function* baseEntries(input: BaseImageInput): AsyncGenerator<CpioEntry> {
       mode: 0o755,
       data: text.encode(launcherScript(GUEST_PATHS.deno, GUEST_PATHS.bundle)),
     };
+    yield await hostFileEntry(tool.testScript, GUEST_PATHS.testBundle, 0o644);
+    yield {
+      type: "file",
+      path: GUEST_PATHS.testLauncher,
+      mode: 0o755,
+      data: text.encode(launcherScript(GUEST_PATHS.deno, GUEST_PATHS.testBundle)),
+    };
   } else {
     yield await hostFileEntry(tool.binary, GUEST_PATHS.launcher, 0o755);
+    yield await hostFileEntry(tool.testBinary, GUEST_PATHS.testLauncher, 0o755);
   }
   for (const lib of sharedLibraryClosure(program)) {
     yield await hostFileEntry(lib.host, lib.guest, 0o755);

@@ -16,6 +16,8 @@ export type ToolBuild =
     kind: "bundle";
     /** The bundled script. */
     script: string;
+    /** The test-only entry (tests/e2e/tool/corrupt_main.ts), bundled the same way. */
+    testScript: string;
     /** The deno binary that runs it (the one running the tests). */
     deno: string;
   }
@@ -23,7 +25,12 @@ export type ToolBuild =
     kind: "compiled";
     /** The self-contained binary. */
     binary: string;
+    /** The test-only entry, compiled the same way. */
+    testBinary: string;
   };
+
+/** The test-only entry point built beside the tool (never shipped). */
+export const TEST_ENTRY = "tests/e2e/tool/corrupt_main.ts";
 
 const REPO = new URL("../../../", import.meta.url).pathname;
 
@@ -85,9 +92,36 @@ export async function buildTool(dir: string): Promise<ToolBuild> {
   const denort = Deno.env.get("DENORT_BIN");
   const compiled = denort !== undefined && denort !== "";
   const output = compiled ? `${dir}/kexec` : `${dir}/kexec.js`;
+  const testOutput = compiled ? `${dir}/kexec-test-corrupt` : `${dir}/kexec-test-corrupt.js`;
   const args = taskArgs(await task(compiled ? "compile" : "bundle"), output);
+  await build(args);
+  await build(withEntry(taskArgs(await task(compiled ? "compile" : "bundle"), testOutput)));
+  return compiled ? { kind: "compiled", binary: output, testBinary: testOutput } : {
+    kind: "bundle",
+    script: output,
+    testScript: testOutput,
+    deno: Deno.execPath(),
+  };
+}
+
+/**
+ * A task's arguments with its entry point (main.ts) replaced by the test-only entry.
+ *
+ * @example
+ * ```ts
+ * import { withEntry } from "./tool.ts";
+ * const args = withEntry(["bundle", "--output=/tmp/t.js", "main.ts"]);
+ * if (args[2] !== "tests/e2e/tool/corrupt_main.ts") throw new Error(args.join(" "));
+ * ```
+ */
+export function withEntry(args: readonly string[]): string[] {
+  if (args[args.length - 1] !== "main.ts") throw new Error(`no main.ts entry: ${args.join(" ")}`);
+  return [...args.slice(0, -1), TEST_ENTRY];
+}
+
+async function build(args: readonly string[]): Promise<void> {
   const result = await new Deno.Command(Deno.execPath(), {
-    args,
+    args: [...args],
     cwd: REPO,
     stdout: "piped",
     stderr: "piped",
@@ -100,9 +134,4 @@ export async function buildTool(dir: string): Promise<ToolBuild> {
         dec.decode(result.stdout) + dec.decode(result.stderr),
     );
   }
-  return compiled ? { kind: "compiled", binary: output } : {
-    kind: "bundle",
-    script: output,
-    deno: Deno.execPath(),
-  };
 }

@@ -1,7 +1,7 @@
 /**
  * The kernel command line (splitKernelArgs, reuseCmdline, resolveCmdline) and
  * argv interpretation (parseInvocation: option spellings, prefixes, clusters,
- * values, `--`, order).
+ * values, `--`, order, kexec-tools' action state machine).
  *
  * @module
  */
@@ -9,12 +9,13 @@
 import { type Invocation, parseInvocation } from "../../../lib/cli/invocation.ts";
 import { OPTIONS } from "../../../lib/cli/options.ts";
 import { resolveCmdline, reuseCmdline, splitKernelArgs } from "../../../lib/cmdline.ts";
+import { encodeRaw } from "../../../lib/raw_text.ts";
 import { INTERESTING_NUMBERS, mutateText } from "../mutate_text.ts";
 import type { Rng } from "../rng.ts";
 import { seedText } from "../seeds.ts";
 import { check, checkInteger, defineTarget } from "../target.ts";
 
-/** One command-line resolution. */
+/** One command-line resolution; `proc` is a raw string (bytes that are not UTF-8 escaped). */
 export interface CmdlineInput {
   proc: string;
   append?: string;
@@ -36,6 +37,12 @@ const CMDLINE_TOKENS = [
   "\n",
   "\0",
   "\u00a0",
+  "\r",
+  "xBOOT_IMAGE",
+  "crashkernel=1G,high",
+  // Raw bytes 0xff and 0xc3 (lib/raw_text.ts escapes).
+  "\udcff",
+  "\udcc3",
 ];
 
 function cmdlineSeeds(): CmdlineInput[] {
@@ -72,21 +79,33 @@ export const cmdlineTarget = defineTarget<CmdlineInput>({
   run(input) {
     const args = splitKernelArgs(input.proc);
     check(args.every((a) => a !== ""), "empty argument");
-    const reused = reuseCmdline(input.proc, input.crash);
-    const dropped = input.crash
-      ? ["BOOT_IMAGE", "initrd", "crashkernel"]
-      : ["BOOT_IMAGE", "initrd"];
-    for (const arg of splitKernelArgs(reused)) {
-      check(!dropped.includes(arg.split("=", 1)[0]), `reused line keeps ${arg}`);
+    const proc = encodeRaw(input.proc);
+    if (proc.length === 0) return;
+    const reused = reuseCmdline(proc, input.crash);
+    // remove_parameter() only deletes: the line never grows, and a name it
+    // leaves in place first occurs inside a word, where it stops.
+    check(encodeRaw(reused).length < proc.length, "reused line not shorter than /proc/cmdline");
+    check(!/[\r\n]/.test(reused), "reused line keeps a CR or LF");
+    for (const name of input.crash ? ["BOOT_IMAGE", "crashkernel"] : ["BOOT_IMAGE"]) {
+      const at = reused.indexOf(name);
+      // kexec-tools stops at a match inside a word; only ASCII white space separates.
+      check(
+        at < 0 || (at > 0 && !/[ \t\n\v\f\r]/.test(reused[at - 1])),
+        `reused line keeps ${name}`,
+      );
     }
     const line = resolveCmdline({
       commandLine: input.append,
       reuse: input.reuse,
-      procCmdline: input.proc,
+      procCmdline: proc,
       crash: input.crash,
     });
     check(!line.includes("\0"), "NUL in the resolved command line");
     if (!input.reuse) check(line === (input.append ?? ""), "--append not passed as given");
+    if (input.reuse) {
+      const expected = input.append === undefined ? reused : `${reused} ${input.append}`;
+      check(line === expected, "reused line and --append not joined by one space");
+    }
   },
 });
 
@@ -146,6 +165,14 @@ const ARGV_SEEDS: string[][] = [
   ["--load-jump-back-helper", "--entry=0x1000"],
   ["-e", "--sync-timeout=5", "--no-ifdown"],
   ["--dry-run", "--json", "-l", "/k", "--reuse-cmdline"],
+  ["-c", "-s", "-d", "-p", "--command-line=irqpoll", "--initrd=/i", "/k"],
+  ["-e", "-l", "/k"],
+  ["-l", "-e", "/k", "--initrd", "/i"],
+  ["-u", "-p", "/k"],
+  ["-e", "-f"],
+  ["-l", "--dtb=/b.dtb", "--append=x", "/k"],
+  ["-p", "--reuse-cmdline", "--command-line=irqpoll", "/k"],
+  ["--load", "--", "/k"],
 ];
 
 function mutateArgv(rng: Rng, seed: string[], seeds: readonly string[][]): string[] {
@@ -192,6 +219,8 @@ function mutateArgv(rng: Rng, seed: string[], seeds: readonly string[][]): strin
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+const STEP_ORDER = ["status", "unload", "load", "exec", "jump-back-helper"];
+
 function checkInvocation(inv: Invocation): void {
   for (
     const [name, value] of [["memMin", inv.memMin], ["memMax", inv.memMax], [
@@ -206,10 +235,18 @@ function checkInvocation(inv: Invocation): void {
   }
   // The timeout goes to setTimeout, which fires at once for delays beyond 2^31-1 ms.
   checkInteger(inv.syncTimeoutMs, "syncTimeoutMs", 1, MAX_TIMER_MS);
-  if (inv.action === "load" || inv.action === "load-exec") {
-    check(inv.kernel !== undefined, `${inv.action} without a kernel`);
+  const kinds = inv.steps.map((s) => s.kind);
+  const order = kinds.map((k) => STEP_ORDER.indexOf(k));
+  check(order.every((o, i) => i === 0 || o > order[i - 1]), `steps out of order: ${kinds}`);
+  check(!kinds.includes("status") || kinds.length === 1, `-S with other steps: ${kinds}`);
+  check(!(kinds.includes("load") && kinds.includes("jump-back-helper")), "helper with a load");
+  if (kinds.includes("load")) {
+    check(inv.kernel !== undefined || inv.missingKernel, "a load without a kernel");
+  } else check(!inv.missingKernel, "missing kernel without a load");
+  for (const step of inv.steps) {
+    if (step.kind === "load") check(!(step.crash && step.preserveContext), "crash + preserve");
   }
-  if (inv.crash) check(inv.action !== "exec" && inv.action !== "load-exec", "exec of -p");
+  if (inv.action !== "run") check(kinds.length === 0, `${inv.action} with steps`);
 }
 
 /** parseInvocation on argv vectors. */
@@ -219,6 +256,6 @@ export const invocationTarget = defineTarget<string[]>({
   seeds: () => ARGV_SEEDS,
   mutate: mutateArgv,
   run(argv) {
-    checkInvocation(parseInvocation(argv));
+    checkInvocation(parseInvocation(argv, argv.length % 2 === 0 ? "x86_64" : "aarch64"));
   },
 });

@@ -24,6 +24,7 @@ import { fdtChosenTarget, fdtTarget } from "./fdt.ts";
 import { efiSystabTarget, factsTarget, kjumpTarget } from "./host_text.ts";
 import { checkImageTarget, resolveKernelTarget, setupHeaderTarget } from "./image_header.ts";
 import { hexAddressTarget, iomemTarget, memmapTarget, memorySourceTarget } from "./memory_text.ts";
+import { rawTextTarget } from "./raw_text.ts";
 
 /** The fuzzed parsers, in report order. */
 export const TARGETS: readonly FuzzTarget<unknown>[] = [
@@ -44,6 +45,7 @@ export const TARGETS: readonly FuzzTarget<unknown>[] = [
   kjumpTarget,
   cmdlineTarget,
   invocationTarget,
+  rawTextTarget,
   crashRegionsTarget,
   cpuListTarget,
   crashNotesTarget,
