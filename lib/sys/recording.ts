@@ -205,11 +205,11 @@ export class RecordingSystem implements System {
     if (f instanceof Uint8Array) return new TextDecoder().decode(f);
     return undefined;
   }
-  readBytes(path: string, maxBytes: number): Uint8Array | undefined {
+  readBytes(path: string, maxBytes: number, offset = 0): Uint8Array | undefined {
     const f = this.files.get(path);
-    if (typeof f === "string") return new TextEncoder().encode(f).subarray(0, maxBytes);
-    if (f instanceof Uint8Array) return f.subarray(0, maxBytes);
-    return undefined;
+    const bytes = typeof f === "string" ? new TextEncoder().encode(f) : f;
+    if (!(bytes instanceof Uint8Array)) return undefined;
+    return bytes.subarray(Math.min(offset, bytes.length), offset + maxBytes);
   }
   listDir(path: string): string[] | undefined {
     const f = this.files.get(path);

@@ -62,6 +62,12 @@ export interface KcoreEntry {
   memsz: bigint;
 }
 
+/** Where fs/proc/kcore.c puts a PT_LOAD's bytes: `vaddr − PAGE_OFFSET` plus its header room. */
+export const KCORE_DATA_OFFSET = 0x1000n;
+export function kcoreOffset(vaddr: bigint): bigint {
+  return vaddr - PAGE_OFFSET + KCORE_DATA_OFFSET;
+}
+
 /** The /proc/kcore entries of the fake kernel, in the kernel's list order. */
 export function kcoreEntries(): KcoreEntry[] {
   return [
@@ -92,6 +98,7 @@ export function kcoreHeader(entries: KcoreEntry[] = kcoreEntries()): Uint8Array 
     const at = 64 + 56 * (i + 1);
     v.setUint32(at, 1, true);
     v.setUint32(at + 4, 7, true);
+    v.setBigUint64(at + 0x08, kcoreOffset(e.vaddr), true);
     v.setBigUint64(at + 0x10, e.vaddr, true);
     v.setBigUint64(at + 0x18, e.paddr ?? 0xffffffffffffffffn, true);
     v.setBigUint64(at + 0x20, e.memsz, true);
