@@ -19,6 +19,7 @@ import type { FileLoadPlan, LoadPlan, SegmentLoadPlan, SyscallMode } from "./pla
 import { cmdlineTooLong } from "./arch/check.ts";
 import { architecture } from "./arch/mod.ts";
 import { requireKexecJump } from "./kjump.ts";
+import { kernelAtLeast, limitName, loadsLeft } from "./load_limits.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
 import type { OpenedFile, System } from "./sys/system.ts";
@@ -258,7 +259,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       });
       plans.push(filePlan);
     }
-    if (req.preserveContext && !req.dryRun) requireKexecJump(sys);
+    if (req.preserveContext && !req.dryRun) requireKexecJump(sys, rep);
     // In auto mode the segment plan is built only when it is needed (after a
     // fallback-class errno) or to show it in a dry run.
     const segmentPlan = (): SegmentLoadPlan => {
@@ -300,7 +301,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     }
 
     if (filePlan) {
-      const errno = callFile(sys, filePlan, req.debug ?? false, attempts, rep);
+      const errno = callFile(sys, filePlan, req.debug ?? false, attempts, rep, facts, req.crash);
       if (errno === 0) {
         return confirm(sys, req, rep, "kexec_file_load", { plans, attempts, locked });
       }
@@ -325,6 +326,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
           { hint: e.hint, syscall: e.syscall, errno: e.errno },
         );
       }
+      refuseSpentFallback(sys, req.crash, errno);
       rep.debug(
         `kexec_file_load failed with ${describeErrno(errno)}; falling back to kexec_load`,
       );
@@ -344,6 +346,13 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       crash: req.crash,
       facts: readHostFacts(sys),
     });
+    if (req.preserveContext && errno === Errno.EINVAL && loadsLeft(facts, false) !== undefined) {
+      // requireKexecJump did not ask beforehand (it would have spent a load).
+      throw new KexecError(
+        `${err.message}; KEXEC_PRESERVE_CONTEXT needs a kernel built with CONFIG_KEXEC_JUMP`,
+        { hint: err.hint, syscall: err.syscall, errno: err.errno },
+      );
+    }
     if (!first) throw err;
     throw new KexecError(
       `${err.message} (after kexec_file_load failed with ${describeErrno(first.errno)})`,
@@ -381,12 +390,33 @@ function corruptSegment(plan: SegmentLoadPlan, name: string, rep: Reporter): Seg
   };
 }
 
+/** Linux release that added KEXEC_FILE_DEBUG (commit "kexec_file: add kexec_file flag to control debug printing"). */
+const KEXEC_FILE_DEBUG_SINCE = [6, 8] as const;
+
+// The failed kexec_file_load spent a load; when that was the last one the
+// limit allows, kexec_load would only get EPERM: say so instead of trying.
+function refuseSpentFallback(sys: System, crash: boolean, errno: number): void {
+  if (loadsLeft(readHostFacts(sys), crash) !== 0) return;
+  throw new KexecError(
+    `kexec_file_load failed with ${describeErrno(errno)}, and that spent the last load ` +
+      `${limitName(crash)} allowed: kexec_load was not tried; nothing was loaded`,
+    {
+      hint: "every load call counts against the limit (Linux 6.6 and later); load with -c " +
+        "to use kexec_load directly, after a reboot or with a larger limit",
+      syscall: "kexec_file_load",
+      errno,
+    },
+  );
+}
+
 function callFile(
   sys: System,
   plan: FileLoadPlan,
   debug: boolean,
   attempts: Attempt[],
   rep: Reporter,
+  facts: HostFacts,
+  crash: boolean,
 ): number {
   const initrdFd = plan.initrd ? plan.initrd.fd : -1;
   const call = (flags: number) => {
@@ -403,6 +433,17 @@ function callFile(
   if (!debug) return call(plan.flags);
   // -d asks the kernel to print its placement too, but must never change the
   // outcome: kernels before 6.8 reject the bit with EINVAL, so retry without.
+  // Under a load limit the refused call would spend a load (load_limits.ts):
+  // then the bit is sent only to kernels known to take it.
+  const left = loadsLeft(facts, crash);
+  if (left !== undefined) {
+    if (kernelAtLeast(sys, ...KEXEC_FILE_DEBUG_SINCE)) return call(plan.flags | KEXEC_FILE_DEBUG);
+    rep.debug(
+      `KEXEC_FILE_DEBUG not asked for: ${limitName(crash)} allows ${left} more load(s) and ` +
+        "a kernel before 6.8 would refuse the flag, spending one",
+    );
+    return call(plan.flags);
+  }
   const errno = call(plan.flags | KEXEC_FILE_DEBUG);
   return errno === Errno.EINVAL ? call(plan.flags) : errno;
 }

@@ -11,7 +11,7 @@
  */
 
 import { PATHS } from "../../lib/abi.ts";
-import type { FakeFile } from "./fake_system.ts";
+import type { FakeFile, FakeKernel } from "./fake_system.ts";
 import { machine } from "./machine.ts";
 
 /** The main crash region of {@link CRASH_IOMEM} (end exclusive). */
@@ -62,10 +62,14 @@ export interface KcoreEntry {
   memsz: bigint;
 }
 
-/** Where fs/proc/kcore.c puts a PT_LOAD's bytes: `vaddr − PAGE_OFFSET` plus its header room. */
-export const KCORE_DATA_OFFSET = 0x1000n;
+/**
+ * Where /proc/kcore puts a PT_LOAD's bytes: x86_64's kc_vaddr_to_offset
+ * (the address masked with __VIRTUAL_MASK, 56 bits with 5-level paging
+ * support) plus the header room, as a Debian 6.1 guest shows; beyond 2^53.
+ */
+export const KCORE_DATA_OFFSET = 0x4000n;
 export function kcoreOffset(vaddr: bigint): bigint {
-  return vaddr - PAGE_OFFSET + KCORE_DATA_OFFSET;
+  return (vaddr & 0x00ffffffffffffffn) + KCORE_DATA_OFFSET;
 }
 
 /** The /proc/kcore entries of the fake kernel, in the kernel's list order. */
@@ -128,9 +132,13 @@ export function crashFiles(): Record<string, FakeFile> {
   return files;
 }
 
-/** A fake machine ready for `-p -c`; `extra` overrides or adds files (undefined removes one). */
+/**
+ * A fake machine ready for `-p -c`; `extra` overrides or adds files (undefined
+ * removes one), `kernel` says how its kernel answers.
+ */
 export function crashMachine(
   extra: Record<string, FakeFile | undefined> = {},
+  kernel: FakeKernel = {},
 ): ReturnType<typeof machine> {
-  return machine({ ...crashFiles(), [PATHS.kexecCrashSize]: "268435456\n", ...extra });
+  return machine({ ...crashFiles(), [PATHS.kexecCrashSize]: "268435456\n", ...extra }, kernel);
 }

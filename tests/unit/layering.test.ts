@@ -52,7 +52,17 @@ Deno.test("architecture names appear in code only in lib/arch/ (and the Arch typ
 const LAYERS: readonly (readonly string[])[] = [
   ["abi.ts", "errors.ts", "format.ts", "bytes.ts"],
   ["sys/", "report.ts"],
-  ["memory/", "elf/", "initramfs/", "fdt/", "cmdline.ts", "facts.ts", "plan/", "crash/"],
+  [
+    "memory/",
+    "elf/",
+    "initramfs/",
+    "fdt/",
+    "cmdline.ts",
+    "facts.ts",
+    "load_limits.ts",
+    "plan/",
+    "crash/",
+  ],
   ["arch/"],
   ["image/"],
   ["diagnose.ts", "kjump.ts", "load.ts", "unload.ts", "exec.ts", "status.ts"],
