@@ -401,8 +401,11 @@ function readPerCpuNotes(
   const cpus = Math.max(...missing, ...known.map((k) => k.cpu)) + 1;
   const pointer = readKernelMemory(sys, loads, symbols.crashNotes, 8);
   const offsets = readKernelMemory(sys, loads, symbols.perCpuOffset, 8 * cpus);
-  if (!pointer || !offsets) {
-    return { notes: [], note: `${PATHS.kcore} does not show crash_notes or __per_cpu_offset` };
+  if (typeof pointer === "string" || typeof offsets === "string") {
+    const why = typeof pointer === "string"
+      ? `crash_notes: ${pointer}`
+      : `__per_cpu_offset: ${offsets}`;
+    return { notes: [], note: `cannot read ${why}` };
   }
   const view = new DataView(offsets.buffer, offsets.byteOffset, offsets.byteLength);
   return derivePerCpuNotes({
@@ -416,21 +419,27 @@ function readPerCpuNotes(
 }
 
 // `length` bytes of kernel memory at `vaddr`, read from /proc/kcore through
-// the PT_LOAD that maps it.
+// the PT_LOAD that maps it; or why not.
 function readKernelMemory(
   sys: System,
   loads: readonly KcoreLoad[],
   vaddr: bigint,
   length: number,
-): Uint8Array | undefined {
+): Uint8Array | string {
+  const where = `0x${vaddr.toString(16)}`;
   const load = loads.find((l) =>
     l.offset !== undefined && vaddr >= l.vaddr && vaddr + BigInt(length) <= l.vaddr + l.memsz
   );
-  if (!load) return undefined;
+  if (!load) return `no ${PATHS.kcore} PT_LOAD covers ${where}`;
+  // Kernel addresses may lie at offsets beyond 2^53 (kc_vaddr_to_offset can
+  // mask the address with the virtual-address mask, near 2^56): a bigint.
   const at = load.offset! + (vaddr - load.vaddr);
-  if (at > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
-  const bytes = sys.readBytes(PATHS.kcore, length, Number(at));
-  return bytes?.length === length ? bytes : undefined;
+  const bytes = sys.readBytes(PATHS.kcore, length, at);
+  return bytes?.length === length
+    ? bytes
+    : `${PATHS.kcore} gave ${bytes?.length ?? "no"} bytes at offset 0x${
+      at.toString(16)
+    } (${where})`;
 }
 
 function readVmcoreinfo(sys: System, notes: string[]): NoteBuffer | undefined {

@@ -97,7 +97,7 @@ Deno.test("kcore: PT_LOADs with and without physical addresses; truncation and j
     vaddr: TEXT,
     paddr: BigInt(KERNEL_CODE),
     memsz: END - TEXT,
-    offset: TEXT - PAGE_OFFSET + 0x1000n,
+    offset: kcoreOffset(TEXT),
   });
   assert.equal(loads[1].paddr, undefined, "modules: p_paddr -1");
   assert.throws(() => parseKcoreLoads(bytes.subarray(0, 200)), isKexecError(/after the bytes/));
@@ -223,8 +223,8 @@ function hotplugMachine(extra: Record<string, string | undefined> = {}, offsets 
     ...extra,
   });
   const header = sys.readBytes.bind(sys);
-  sys.readBytes = (path: string, max: number, offset = 0) =>
-    path === PATHS.kcore && offset > 0
+  sys.readBytes = (path: string, max: number, offset: number | bigint = 0) =>
+    path === PATHS.kcore && offset
       ? memory.get(BigInt(offset))?.subarray(0, max)
       : header(path, max, offset);
   return sys;
