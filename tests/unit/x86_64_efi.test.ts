@@ -206,3 +206,30 @@ Deno.test("screen_info: a moved framebuffer follows efifb; a 64-bit base uses ex
   text[0x0f] = 0x01; // VGA text mode
   assert.equal(planScreenInfo(text, undefined).bytes, undefined);
 });
+
+Deno.test("UEFI with 150 e820 entries: RNG_SEED, SETUP_E820_EXT and SETUP_EFI chained, map after them", () => {
+  // EFI firmware fragments maps; 149 small ranges below 1 GiB and the real RAM above.
+  const files: Record<string, string | { dir: string[] }> = {};
+  const dir = "/sys/firmware/memmap";
+  const n = 150;
+  for (let i = 0; i < n - 1; i++) {
+    const start = 0x100000 + i * 0x2000;
+    files[`${dir}/${i}/start`] = `0x${start.toString(16)}\n`;
+    files[`${dir}/${i}/end`] = `0x${(start + 0x1fff).toString(16)}\n`;
+    files[`${dir}/${i}/type`] = i % 2 ? "Reserved\n" : "System RAM\n";
+  }
+  files[`${dir}/${n - 1}/start`] = "0x1000000\n";
+  files[`${dir}/${n - 1}/end`] = "0x7fffffff\n";
+  files[`${dir}/${n - 1}/type`] = "System RAM\n";
+  files[dir] = { dir: Array.from({ length: n }, (_, i) => String(i)) };
+  const p = plan(uefiMachine(files));
+  const nodes = setupData(p);
+  assert.deepEqual(nodes.map((x) => x.type), [9, 1, SETUP_EFI]);
+  assert.equal(bootParams(p).bp[0x1e8], 128);
+  const ext = nodes[1].data;
+  assert.equal(ext.length, (n - 128) * 20);
+  const ev = new DataView(ext.buffer, ext.byteOffset, ext.length);
+  assert.equal(Number(ev.getBigUint64(0, true)), 0x100000 + 128 * 0x2000, "entry 128 first");
+  assert.equal(Number(ev.getBigUint64((n - 129) * 20, true)), 0x1000000, "the RAM above last");
+  expectEfiHandedOver(p);
+});
