@@ -19,6 +19,7 @@ import {
   kcoreTarget,
   vmcoreinfoTarget,
 } from "./crash.ts";
+import { efiHandoverTarget } from "./efi.ts";
 import { elfDynamicTarget } from "./elf_dynamic.ts";
 import { efiSystabTarget, factsTarget, kjumpTarget } from "./host_text.ts";
 import { checkImageTarget, resolveKernelTarget, setupHeaderTarget } from "./image_header.ts";
@@ -38,6 +39,7 @@ export const TARGETS: readonly FuzzTarget<unknown>[] = [
   memorySourceTarget,
   factsTarget,
   efiSystabTarget,
+  efiHandoverTarget,
   kjumpTarget,
   cmdlineTarget,
   invocationTarget,
