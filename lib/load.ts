@@ -19,7 +19,7 @@ import type { FileLoadPlan, LoadPlan, SegmentLoadPlan, SyscallMode } from "./pla
 import { cmdlineTooLong } from "./arch/check.ts";
 import { architecture } from "./arch/mod.ts";
 import { requireKexecJump } from "./kjump.ts";
-import { kernelAtLeast, limitName, loadsLeft } from "./load_limits.ts";
+import { fileDebugUnderLimit, lastLoadSpent, loadsLeft } from "./load_limits.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
 import type { OpenedFile, System } from "./sys/system.ts";
@@ -326,7 +326,8 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
           { hint: e.hint, syscall: e.syscall, errno: e.errno },
         );
       }
-      refuseSpentFallback(sys, req.crash, errno);
+      const spent = lastLoadSpent(readHostFacts(sys), req.crash, errno);
+      if (spent) throw spent;
       rep.debug(
         `kexec_file_load failed with ${describeErrno(errno)}; falling back to kexec_load`,
       );
@@ -390,25 +391,6 @@ function corruptSegment(plan: SegmentLoadPlan, name: string, rep: Reporter): Seg
   };
 }
 
-/** Linux release that added KEXEC_FILE_DEBUG (commit "kexec_file: add kexec_file flag to control debug printing"). */
-const KEXEC_FILE_DEBUG_SINCE = [6, 8] as const;
-
-// The failed kexec_file_load spent a load; when that was the last one the
-// limit allows, kexec_load would only get EPERM: say so instead of trying.
-function refuseSpentFallback(sys: System, crash: boolean, errno: number): void {
-  if (loadsLeft(readHostFacts(sys), crash) !== 0) return;
-  throw new KexecError(
-    `kexec_file_load failed with ${describeErrno(errno)}, and that spent the last load ` +
-      `${limitName(crash)} allowed: kexec_load was not tried; nothing was loaded`,
-    {
-      hint: "every load call counts against the limit (Linux 6.6 and later); load with -c " +
-        "to use kexec_load directly, after a reboot or with a larger limit",
-      syscall: "kexec_file_load",
-      errno,
-    },
-  );
-}
-
 function callFile(
   sys: System,
   plan: FileLoadPlan,
@@ -435,13 +417,10 @@ function callFile(
   // outcome: kernels before 6.8 reject the bit with EINVAL, so retry without.
   // Under a load limit the refused call would spend a load (load_limits.ts):
   // then the bit is sent only to kernels known to take it.
-  const left = loadsLeft(facts, crash);
-  if (left !== undefined) {
-    if (kernelAtLeast(sys, ...KEXEC_FILE_DEBUG_SINCE)) return call(plan.flags | KEXEC_FILE_DEBUG);
-    rep.debug(
-      `KEXEC_FILE_DEBUG not asked for: ${limitName(crash)} allows ${left} more load(s) and ` +
-        "a kernel before 6.8 would refuse the flag, spending one",
-    );
+  const limited = fileDebugUnderLimit(sys, facts, crash);
+  if (limited) {
+    if (limited.send) return call(plan.flags | KEXEC_FILE_DEBUG);
+    rep.debug(limited.why);
     return call(plan.flags);
   }
   const errno = call(plan.flags | KEXEC_FILE_DEBUG);

@@ -16,7 +16,9 @@
  * @module
  */
 
+import { KexecError } from "./errors.ts";
 import type { HostFacts } from "./facts.ts";
+import { describeErrno } from "./sys/errno.ts";
 import type { System } from "./sys/system.ts";
 
 /** /proc/sys/kernel/osrelease: the running kernel's release. */
@@ -69,4 +71,72 @@ export function kernelAtLeast(sys: System, major: number, minor: number): boolea
   if (!m) return false;
   const [have, sub] = [Number(m[1]), Number(m[2])];
   return have > major || (have === major && sub >= minor);
+}
+
+/**
+ * Linux release that added KEXEC_FILE_DEBUG (kernel/kexec_file.c, "kexec_file:
+ * add kexec_file flag to control debug printing").
+ */
+export const KEXEC_FILE_DEBUG_SINCE = [6, 8] as const;
+
+/**
+ * Under a load limit, whether `-d` may send KEXEC_FILE_DEBUG: only to kernels
+ * known to take it, since a refusal would spend a load. Undefined when no
+ * limit is set (then try it and retry without on EINVAL).
+ *
+ * @example
+ * ```ts
+ * import { fileDebugUnderLimit } from "./load_limits.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * const old = new RecordingSystem({ "/proc/sys/kernel/osrelease": "6.1.0-57-amd64\n" });
+ * if (fileDebugUnderLimit(old, { loadLimitPanic: 1 }, true)?.send !== false) throw new Error();
+ * if (fileDebugUnderLimit(old, { loadLimitPanic: -1 }, true) !== undefined) throw new Error();
+ * ```
+ */
+export function fileDebugUnderLimit(
+  sys: System,
+  facts: HostFacts,
+  crash: boolean,
+): { send: boolean; why: string } | undefined {
+  const left = loadsLeft(facts, crash);
+  if (left === undefined) return undefined;
+  if (kernelAtLeast(sys, ...KEXEC_FILE_DEBUG_SINCE)) {
+    return { send: true, why: "the kernel knows KEXEC_FILE_DEBUG (6.8 or later)" };
+  }
+  return {
+    send: false,
+    why: `KEXEC_FILE_DEBUG not asked for: ${limitName(crash)} allows ${left} more load(s) and ` +
+      "a kernel before 6.8 would refuse the flag, spending one",
+  };
+}
+
+/**
+ * The error for a failed kexec_file_load that spent the last load the limit
+ * allowed (`facts` read after it), so the kexec_load fallback could only get
+ * EPERM; undefined when loads are left or there is no limit.
+ *
+ * @example
+ * ```ts
+ * import { lastLoadSpent } from "./load_limits.ts";
+ * const e = lastLoadSpent({ loadLimitPanic: 0 }, true, 8);
+ * if (!e?.message.includes("kexec_load_limit_panic")) throw new Error();
+ * if (lastLoadSpent({ loadLimitPanic: 1 }, true, 8) !== undefined) throw new Error();
+ * ```
+ */
+export function lastLoadSpent(
+  facts: HostFacts,
+  crash: boolean,
+  errno: number,
+): KexecError | undefined {
+  if (loadsLeft(facts, crash) !== 0) return undefined;
+  return new KexecError(
+    `kexec_file_load failed with ${describeErrno(errno)}, and that spent the last load ` +
+      `${limitName(crash)} allowed: kexec_load was not tried; nothing was loaded`,
+    {
+      hint: "every load call counts against the limit (Linux 6.6 and later); load with -c " +
+        "to use kexec_load directly, after a reboot or with a larger limit",
+      syscall: "kexec_file_load",
+      errno,
+    },
+  );
 }

@@ -1,5 +1,5 @@
 /**
- * Which physical memory the dump describes (crash.md §4.2, §3.2): the System
+ * Which physical memory the dump describes: the System
  * RAM of /proc/iomem, found the way the kernel's own crash loader walks it
  * (walk_system_ram_res in kernel/resource.c, from prepare_elf_headers in
  * arch/x86/kernel/crash.c): every resource of the tree, children included,

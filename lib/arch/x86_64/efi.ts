@@ -1,5 +1,5 @@
 /**
- * Handing EFI runtime services over to the next kernel (x86_64-boot.md §3.1).
+ * Handing EFI runtime services over to the next kernel.
  *
  * A kernel booted through UEFI has called SetVirtualAddressMap, which the
  * firmware allows once per boot. The next kernel therefore must not call it

@@ -1,6 +1,6 @@
 /**
- * boot_params `screen_info` for a firmware framebuffer (x86_64-boot.md §3.2,
- * include/uapi/linux/screen_info.h).
+ * boot_params `screen_info` for a firmware framebuffer
+ * (include/uapi/linux/screen_info.h, Documentation/arch/x86/zero-page.rst).
  *
  * On UEFI machines the kernel's EFI stub describes the GOP framebuffer there
  * (`orig_video_isVGA` = VIDEO_TYPE_EFI), and the next kernel's efifb or
