@@ -14,6 +14,7 @@ import { splitKernelArgs } from "./cmdline.ts";
 import { syscallError } from "./diagnose.ts";
 import { KexecError } from "./errors.ts";
 import { parseFlag, readHostFacts } from "./facts.ts";
+import { limitName, loadsLeft } from "./load_limits.ts";
 import type { Segment } from "./plan/types.ts";
 import { segmentTable } from "./plan/segment_table.ts";
 import type { Reporter } from "./report.ts";
@@ -24,6 +25,9 @@ import type { System } from "./sys/system.ts";
  * Throws unless the running kernel accepts KEXEC_PRESERVE_CONTEXT. The probe
  * passes a NULL segment table, so it can never load anything: EFAULT means
  * the flag was accepted, EINVAL that the kernel lacks CONFIG_KEXEC_JUMP.
+ * Under a kexec_load_limit_reboot the probe would spend a load
+ * (load_limits.ts), so it is skipped: the load itself then answers EINVAL on a
+ * kernel without kexec jump.
  *
  * @example
  * ```ts
@@ -36,7 +40,15 @@ import type { System } from "./sys/system.ts";
  * if (!message.includes("CONFIG_KEXEC_JUMP")) throw new Error(message);
  * ```
  */
-export function requireKexecJump(sys: System): void {
+export function requireKexecJump(sys: System, rep?: Reporter): void {
+  const left = loadsLeft(readHostFacts(sys), false);
+  if (left !== undefined) {
+    rep?.debug(
+      `not asking the kernel whether it has CONFIG_KEXEC_JUMP: ${limitName(false)} allows ` +
+        `${left} more load(s), and the question would spend one`,
+    );
+    return;
+  }
   const flags = KEXEC_PRESERVE_CONTEXT | hostArchAbi(sys.arch).kexecArch;
   const errno = sys.probeKexecLoadFlags(flags);
   if (errno === Errno.EFAULT) return;
@@ -143,7 +155,7 @@ export function loadJumpBackHelper(
   const flags = KEXEC_PRESERVE_CONTEXT | hostArchAbi(sys.arch).kexecArch;
   const plan = { entry, flags, segments: jumpBackHelperSegments() };
   if (req.dryRun) return plan;
-  requireKexecJump(sys);
+  requireKexecJump(sys, rep);
   const table = segmentTable(plan.segments, (b) => sys.addressOf(b));
   rep.debug(
     `kexec_load(entry=0x${entry.toString(16)}, nr_segments=1, flags=0x${flags.toString(16)})`,

@@ -20,6 +20,7 @@ import type { FileLoadPlan, LoadPlan, SegmentLoadPlan, SyscallMode } from "./pla
 import { cmdlineTooLong } from "./arch/check.ts";
 import { architecture } from "./arch/mod.ts";
 import { requireKexecJump } from "./kjump.ts";
+import { fileDebugUnderLimit, lastLoadSpent, loadsLeft } from "./load_limits.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
 import type { OpenedFile, System } from "./sys/system.ts";
@@ -252,7 +253,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       });
       plans.push(filePlan);
     }
-    if (req.preserveContext && !req.dryRun) requireKexecJump(sys);
+    if (req.preserveContext && !req.dryRun) requireKexecJump(sys, rep);
     // In auto mode the segment plan is built only when it is needed (after a
     // fallback-class errno) or to show it in a dry run.
     const segmentPlan = (): SegmentLoadPlan => {
@@ -294,7 +295,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     }
 
     if (filePlan) {
-      const errno = callFile(sys, filePlan, req.debug ?? false, attempts, rep);
+      const errno = callFile(sys, filePlan, req.debug ?? false, attempts, rep, facts, req.crash);
       if (errno === 0) {
         return confirm(sys, req, rep, "kexec_file_load", { plans, attempts, locked });
       }
@@ -319,6 +320,8 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
           { hint: e.hint, syscall: e.syscall, errno: e.errno },
         );
       }
+      const spent = lastLoadSpent(readHostFacts(sys), req.crash, errno);
+      if (spent) throw spent;
       rep.debug(
         `kexec_file_load failed with ${describeErrno(errno)}; falling back to kexec_load`,
       );
@@ -335,6 +338,13 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       crash: req.crash,
       facts: readHostFacts(sys),
     });
+    if (req.preserveContext && errno === Errno.EINVAL && loadsLeft(facts, false) !== undefined) {
+      // requireKexecJump did not ask beforehand (it would have spent a load).
+      throw new KexecError(
+        `${err.message}; KEXEC_PRESERVE_CONTEXT needs a kernel built with CONFIG_KEXEC_JUMP`,
+        { hint: err.hint, syscall: err.syscall, errno: err.errno },
+      );
+    }
     if (!first) throw err;
     throw new KexecError(
       `${err.message} (after kexec_file_load failed with ${describeErrno(first.errno)})`,
@@ -359,6 +369,8 @@ function callFile(
   debug: boolean,
   attempts: Attempt[],
   rep: Reporter,
+  facts: HostFacts,
+  crash: boolean,
 ): number {
   const initrdFd = plan.initrd ? plan.initrd.fd : -1;
   const call = (flags: number) => {
@@ -375,6 +387,14 @@ function callFile(
   if (!debug) return call(plan.flags);
   // -d asks the kernel to print its placement too, but must never change the
   // outcome: kernels before 6.8 reject the bit with EINVAL, so retry without.
+  // Under a load limit the refused call would spend a load (load_limits.ts):
+  // then the bit is sent only to kernels known to take it.
+  const limited = fileDebugUnderLimit(sys, facts, crash);
+  if (limited) {
+    if (limited.send) return call(plan.flags | KEXEC_FILE_DEBUG);
+    rep.debug(limited.why);
+    return call(plan.flags);
+  }
   const errno = call(plan.flags | KEXEC_FILE_DEBUG);
   return errno === Errno.EINVAL ? call(plan.flags) : errno;
 }

@@ -287,7 +287,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     group: "output",
     help: "explain every step on stderr (plan, syscalls, errno)",
     differs: "never changes what is sent to the kernel; KEXEC_FILE_DEBUG is retried without " +
-      "when the kernel does not know it",
+      "when the kernel does not know it (under kexec_load_limit_*, where a refused call spends a " +
+      "load, it is sent only to kernels from 6.8 on)",
   },
   {
     id: "dry-run",

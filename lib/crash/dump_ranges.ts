@@ -1,7 +1,11 @@
 /**
- * Which physical memory the dump describes (crash.md §4.2, §3.2): the
- * top-level "System RAM" ranges of /proc/iomem, without the crash regions and
- * without the low 1 MiB.
+ * Which physical memory the dump describes: the System
+ * RAM of /proc/iomem, found the way the kernel's own crash loader walks it
+ * (walk_system_ram_res in kernel/resource.c, from prepare_elf_headers in
+ * arch/x86/kernel/crash.c): every resource of the tree, children included,
+ * so RAM that drivers add below other resources ("System RAM (kmem)" of
+ * DAX/CXL memory under its window) is dumped too; minus the crash regions
+ * and the low 1 MiB.
  *
  * The low 1 MiB decision (crash.md §3.2): kexec-tools still gives the crash
  * kernel the first 640 KiB and has the purgatory copy them to a backup segment
@@ -17,17 +21,16 @@
  * @module
  */
 
-import type { IomemNode } from "../memory/iomem.ts";
+import { type IomemNode, isSystemRamName, walkIomem } from "../memory/iomem.ts";
 import type { CrashRegions } from "./region.ts";
 import { type AddressRange, subtractRanges } from "./ranges.ts";
 
-/** Name of RAM in /proc/iomem. */
-export const SYSTEM_RAM_RESOURCE = "System RAM";
 /** The low 1 MiB: given to the crash kernel, left out of the dump (crash.md §3.2). */
 export const LOW_MEMORY: AddressRange = { start: 0, end: 0x100000 };
 
 /**
- * The top-level "System RAM" ranges of an iomem tree, in file order.
+ * The System RAM ranges of an iomem tree, in address order: each outermost
+ * resource named "System RAM" or "System RAM (…)", at any depth.
  *
  * @example
  * ```ts
@@ -41,9 +44,10 @@ export const LOW_MEMORY: AddressRange = { start: 0, end: 0x100000 };
  * ```
  */
 export function systemRamRanges(iomem: readonly IomemNode[]): AddressRange[] {
-  return iomem
-    .filter((n) => n.name === SYSTEM_RAM_RESOURCE)
-    .map((n) => ({ start: n.start, end: n.end }));
+  return walkIomem(iomem, (n) => isSystemRamName(n.name)).map((r) => ({
+    start: r.start,
+    end: r.end,
+  }));
 }
 
 /**

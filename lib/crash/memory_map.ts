@@ -7,24 +7,34 @@
  * elfcorehdr out of the RAM also keeps the crash kernel from overwriting it
  * before /proc/vmcore has read it.
  *
+ * Each kind is found as the kernel's crash_setup_memmap_entries
+ * (arch/x86/kernel/crash.c) finds it, with walk_iomem_res_desc over the whole
+ * resource tree (see {@link walkIomem}): a "Reserved" range the PCI code
+ * nested under "PCI MMCONFIG", "PCI Bus" or "Local APIC" is passed on, so the
+ * crash kernel still finds its ECAM window reserved and uses it.
+ *
  * @module
  */
 
-import type { IomemNode } from "../memory/iomem.ts";
+import { type IomemNode, isSystemRamName, walkIomem } from "../memory/iomem.ts";
 import { sortRanges } from "../memory/memmap.ts";
 import type { MemoryKind, MemoryRange } from "../memory/types.ts";
-import { clipRanges, subtractRanges } from "./ranges.ts";
+import { subtractRanges } from "./ranges.ts";
 import type { AddressRange } from "./ranges.ts";
-import { LOW_MEMORY, systemRamRanges } from "./dump_ranges.ts";
+import { LOW_MEMORY } from "./dump_ranges.ts";
 import type { CrashRegions } from "./region.ts";
 
-/** Top-level /proc/iomem names passed through to the crash kernel, by kind (§3.1 steps 2–4). */
-export const CRASH_PASSED_RESOURCES: ReadonlyMap<string, MemoryKind> = new Map([
-  ["ACPI Tables", "acpi"],
-  ["ACPI Non-volatile Storage", "nvs"],
-  ["Reserved", "reserved"],
-  ["reserved", "reserved"],
-]);
+/**
+ * /proc/iomem names passed through to the crash kernel, in the kernel's
+ * order (§3.1 steps 2–4): the e820 names of IORES_DESC_ACPI_TABLES,
+ * IORES_DESC_ACPI_NV_STORAGE and IORES_DESC_RESERVED (arch/x86/kernel/e820.c,
+ * e820_type_to_string; kernels before 5.x wrote "reserved").
+ */
+export const CRASH_PASSED_RESOURCES: readonly { names: readonly string[]; kind: MemoryKind }[] = [
+  { names: ["ACPI Tables"], kind: "acpi" },
+  { names: ["ACPI Non-volatile Storage"], kind: "nvs" },
+  { names: ["Reserved", "reserved"], kind: "reserved" },
+];
 
 /** Crash-region pieces smaller than this are not passed as RAM (as the kernel's loader). */
 export const MIN_RAM_PIECE = 4096;
@@ -62,11 +72,10 @@ export function crashKernelMemoryMap(
     for (const r of list) ranges.push({ start: r.start, end: r.end, kind });
   };
   // 1. RAM below 1 MiB (the crash kernel's real-mode trampoline lives there).
-  add(subtractRanges(clipRanges(systemRamRanges(iomem), LOW_MEMORY), crash), "ram");
+  add(subtractRanges(walkIomem(iomem, (n) => isSystemRamName(n.name), LOW_MEMORY), crash), "ram");
   // 2.–4. Firmware ranges the crash kernel must know about (ACPI tables, NVS, reserved).
-  for (const node of iomem) {
-    const kind = CRASH_PASSED_RESOURCES.get(node.name);
-    if (kind) add([{ start: node.start, end: node.end }], kind);
+  for (const { names, kind } of CRASH_PASSED_RESOURCES) {
+    add(walkIomem(iomem, (n) => names.includes(n.name)), kind);
   }
   // 5. The low crash region, whole.
   if (regions.low) add([regions.low], "ram");

@@ -19,6 +19,7 @@ import { readIomem } from "../memory/source.ts";
 import type { System } from "../sys/system.ts";
 import { ELF, ELF64_EHDR, ELF64_PHDR, ELF_MAGIC } from "./elf64.ts";
 import type { CpuCrashNote, NoteBuffer } from "./elfcorehdr.ts";
+import { derivePerCpuNotes, type PerCpuNotes } from "./percpu_notes.ts";
 
 /** sysfs directory of the CPUs (cpuN/crash_notes, cpuN/crash_notes_size). */
 export const CPU_SYSFS_DIR = "/sys/devices/system/cpu";
@@ -34,11 +35,18 @@ const KCORE_NO_PADDR = 0xffffffffffffffffn;
 // and walking a range up to it would not end.
 const MAX_CPU_NUMBER = 65535;
 
-/** Kernel symbols used for the kernel text PT_LOAD; undefined when absent or hidden. */
+/**
+ * Kernel symbols used for the kernel text PT_LOAD and for the crash notes of
+ * CPUs without a sysfs directory; undefined when absent or hidden.
+ */
 export interface KernelSymbols {
   readonly text?: bigint;
   readonly stext?: bigint;
   readonly end?: bigint;
+  /** Address of the `crash_notes` per-CPU pointer variable. */
+  readonly crashNotes?: bigint;
+  /** Address of the `__per_cpu_offset` array. */
+  readonly perCpuOffset?: bigint;
 }
 
 /** One PT_LOAD of /proc/kcore. */
@@ -47,6 +55,8 @@ export interface KcoreLoad {
   /** Physical address, when the kernel gives one (RAM and kernel text). */
   readonly paddr?: bigint;
   readonly memsz: bigint;
+  /** Where its bytes are in /proc/kcore (p_offset). */
+  readonly offset?: bigint;
 }
 
 /** Everything read for a crash load. */
@@ -185,7 +195,13 @@ export function parseKallsyms(text: string): KernelSymbols {
     const value = BigInt(`0x${m[1]}`);
     return value === 0n ? undefined : value;
   };
-  return { text: find("_text"), stext: find("_stext"), end: find("_end") };
+  return {
+    text: find("_text"),
+    stext: find("_stext"),
+    end: find("_end"),
+    crashNotes: find("crash_notes"),
+    perCpuOffset: find("__per_cpu_offset"),
+  };
 }
 
 /**
@@ -265,6 +281,7 @@ export function parseKcoreLoads(bytes: Uint8Array, path: string = PATHS.kcore): 
       vaddr: view.getBigUint64(at + ELF64_PHDR.vaddr, true),
       paddr: paddr === KCORE_NO_PADDR ? undefined : paddr,
       memsz: view.getBigUint64(at + ELF64_PHDR.memsz, true),
+      offset: view.getBigUint64(at + ELF64_PHDR.offset, true),
     });
   }
   return loads;
@@ -298,17 +315,24 @@ export function readCrashSources(sys: System): CrashSources {
       hint: "mount /proc and run as root, or load with kexec_file_load (-s -p)",
     });
   }
+  const symbols = readKernelSymbols(sys, notes);
+  const kcoreLoads = readKcoreLoads(sys, notes);
   return {
     iomem,
-    cpuNotes: readCpuNotes(sys, notes),
+    cpuNotes: readCpuNotes(sys, notes, symbols, kcoreLoads),
     vmcoreinfo: readVmcoreinfo(sys, notes),
-    symbols: readKernelSymbols(sys, notes),
-    kcoreLoads: readKcoreLoads(sys, notes),
+    symbols,
+    kcoreLoads,
     notes,
   };
 }
 
-function readCpuNotes(sys: System, notes: string[]): CpuCrashNote[] {
+function readCpuNotes(
+  sys: System,
+  notes: string[],
+  symbols: KernelSymbols | undefined,
+  kcoreLoads: KcoreLoad[] | undefined,
+): CpuCrashNote[] {
   const possible = sys.readText(PATHS.cpuPossible);
   let cpus: number[];
   if (possible !== undefined) {
@@ -342,14 +366,80 @@ function readCpuNotes(sys: System, notes: string[]): CpuCrashNote[] {
     });
   }
   if (missing.length > 0) {
-    notes.push(
-      `no crash_notes for CPU ${missing.join(", ")}: no register notes for them in the dump`,
-    );
+    const derived = readPerCpuNotes(sys, missing, found, symbols, kcoreLoads);
+    notes.push(derived.note);
+    found.push(...derived.notes);
+    found.sort((a, b) => a.cpu - b.cpu);
+    const left = missing.filter((cpu) => !derived.notes.some((n) => n.cpu === cpu));
+    if (left.length > 0) {
+      notes.push(
+        `no crash_notes for CPU ${left.join(", ")}: no register notes for them in the dump`,
+      );
+    }
   }
   if (found.length === 0) {
     notes.push("no CPU crash notes at all: the dump will have no CPU registers");
   }
   return found;
+}
+
+// The crash notes of possible CPUs without a sysfs directory (percpu_notes.ts).
+function readPerCpuNotes(
+  sys: System,
+  missing: readonly number[],
+  known: readonly CpuCrashNote[],
+  symbols: KernelSymbols | undefined,
+  loads: KcoreLoad[] | undefined,
+): PerCpuNotes {
+  if (symbols?.crashNotes === undefined || symbols.perCpuOffset === undefined || !loads) {
+    return {
+      notes: [],
+      note: `no crash_notes and __per_cpu_offset in ${PATHS.kallsyms} or no ${PATHS.kcore} ` +
+        "to find the notes of CPUs without a sysfs directory",
+    };
+  }
+  const cpus = Math.max(...missing, ...known.map((k) => k.cpu)) + 1;
+  const pointer = readKernelMemory(sys, loads, symbols.crashNotes, 8);
+  const offsets = readKernelMemory(sys, loads, symbols.perCpuOffset, 8 * cpus);
+  if (typeof pointer === "string" || typeof offsets === "string") {
+    const why = typeof pointer === "string"
+      ? `crash_notes: ${pointer}`
+      : `__per_cpu_offset: ${offsets}`;
+    return { notes: [], note: `cannot read ${why}` };
+  }
+  const view = new DataView(offsets.buffer, offsets.byteOffset, offsets.byteLength);
+  return derivePerCpuNotes({
+    missing,
+    known,
+    crashNotes: new DataView(pointer.buffer, pointer.byteOffset, 8).getBigUint64(0, true),
+    perCpuOffsets: Array.from({ length: cpus }, (_, i) => view.getBigUint64(8 * i, true)),
+    loads,
+    size: known[0]?.size ?? DEFAULT_CRASH_NOTES_SIZE,
+  });
+}
+
+// `length` bytes of kernel memory at `vaddr`, read from /proc/kcore through
+// the PT_LOAD that maps it; or why not.
+function readKernelMemory(
+  sys: System,
+  loads: readonly KcoreLoad[],
+  vaddr: bigint,
+  length: number,
+): Uint8Array | string {
+  const where = `0x${vaddr.toString(16)}`;
+  const load = loads.find((l) =>
+    l.offset !== undefined && vaddr >= l.vaddr && vaddr + BigInt(length) <= l.vaddr + l.memsz
+  );
+  if (!load) return `no ${PATHS.kcore} PT_LOAD covers ${where}`;
+  // Kernel addresses may lie at offsets beyond 2^53 (kc_vaddr_to_offset can
+  // mask the address with the virtual-address mask, near 2^56): a bigint.
+  const at = load.offset! + (vaddr - load.vaddr);
+  const bytes = sys.readBytes(PATHS.kcore, length, at);
+  return bytes?.length === length
+    ? bytes
+    : `${PATHS.kcore} gave ${bytes?.length ?? "no"} bytes at offset 0x${
+      at.toString(16)
+    } (${where})`;
 }
 
 function readVmcoreinfo(sys: System, notes: string[]): NoteBuffer | undefined {

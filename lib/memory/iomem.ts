@@ -142,3 +142,79 @@ export function findIomem(nodes: readonly IomemNode[], name: string): IomemNode[
   visit(nodes);
   return found;
 }
+
+/** A walk's result: a physical range, end exclusive, and the resource it came from. */
+export interface IomemMatch {
+  readonly start: number;
+  readonly end: number;
+  readonly name: string;
+}
+
+/**
+ * The ranges of the resources `matches` accepts, inside `window`, found as the
+ * kernel's walk_iomem_res_desc finds them (kernel/resource.c,
+ * find_next_iomem_res): the whole tree in order, children included, the
+ * first match at or after a cursor that then moves past it. So a resource
+ * nested under one that matches is covered by its parent and not reported
+ * again, and a match under one that does not ("Reserved" under "PCI
+ * MMCONFIG" or "Local APIC", "System RAM (kmem)" under a CXL window) is
+ * found. Ranges are clipped to the window, in address order.
+ *
+ * The kernel matches resource flags and descriptors; /proc/iomem shows names,
+ * so `matches` decides by name (see {@link isSystemRamName}).
+ *
+ * @example
+ * ```ts
+ * import { parseIomem, walkIomem } from "./iomem.ts";
+ * const tree = parseIomem(
+ *   "b0000000-bfffffff : PCI MMCONFIG 0000 [bus 00-ff]\n  b0000000-bfffffff : Reserved\n" +
+ *     "fee00000-fee00fff : Local APIC\n  fee00000-fee00fff : Reserved\n" +
+ *     "ffc00000-ffffffff : Reserved\n  ffc00000-ffc0ffff : Reserved\n",
+ * );
+ * const found = walkIomem(tree, (n) => n.name === "Reserved");
+ * if (found.map((r) => r.start.toString(16)).join() !== "b0000000,fee00000,ffc00000") {
+ *   throw new Error(JSON.stringify(found));
+ * }
+ * ```
+ */
+export function walkIomem(
+  nodes: readonly IomemNode[],
+  matches: (node: IomemNode) => boolean,
+  window: { readonly start: number; readonly end: number } = { start: 0, end: Infinity },
+): IomemMatch[] {
+  const found: IomemMatch[] = [];
+  let cursor = window.start;
+  // Pre-order is address order for a well-nested tree; one pass over it
+  // finds what the kernel's repeated searches from the root find.
+  for (const node of preOrder(nodes)) {
+    if (node.start >= window.end) break;
+    if (node.end <= cursor || !matches(node)) continue;
+    const start = Math.max(cursor, node.start);
+    const end = Math.min(window.end, node.end);
+    found.push({ start, end, name: node.name });
+    cursor = end;
+  }
+  return found;
+}
+
+/**
+ * True for the names of resources the kernel marks IORESOURCE_SYSTEM_RAM:
+ * "System RAM" and its driver-managed variants such as "System RAM (kmem)"
+ * (drivers/dax/kmem.c) and "System RAM (virtio_mem)".
+ *
+ * @example
+ * ```ts
+ * import { isSystemRamName } from "./iomem.ts";
+ * if (!isSystemRamName("System RAM (kmem)") || isSystemRamName("System ROM")) throw new Error();
+ * ```
+ */
+export function isSystemRamName(name: string): boolean {
+  return name === "System RAM" || /^System RAM \(.+\)$/.test(name);
+}
+
+function* preOrder(nodes: readonly IomemNode[]): Generator<IomemNode> {
+  for (const node of nodes) {
+    yield node;
+    yield* preOrder(node.children);
+  }
+}

@@ -171,10 +171,11 @@ export class HostSystem implements System {
     }
   }
 
-  readBytes(path: string, maxBytes: number): Uint8Array | undefined {
+  readBytes(path: string, maxBytes: number, offset: number | bigint = 0): Uint8Array | undefined {
     let file: Deno.FsFile | undefined;
     try {
       file = Deno.openSync(path, { read: true });
+      if (offset) file.seekSync(offset, Deno.SeekMode.Start);
       const buf = new Uint8Array(maxBytes);
       let n = 0;
       while (n < maxBytes) {

@@ -92,7 +92,11 @@ export class CapturedOutput implements Output {
 
 /**
  * The side-effecting System methods, recording into `calls` and answering from
- * `kernel`; `state` holds the kexec_loaded files they update.
+ * `kernel`; `state` holds the kexec_loaded files they update and the
+ * kexec_load_limit_* files they spend. Like Linux ≥ 6.6 (kernel/kexec_core.c,
+ * kexec_load_permitted), every load call, probe or not, spends one load of
+ * its image type before anything else is checked, and a spent limit answers
+ * EPERM.
  *
  * @example
  * ```ts
@@ -111,6 +115,15 @@ export function recordSyscalls(
   const loadErrnos = [...(kernel.loadErrnos ?? [])];
   const setLoaded = (crash: boolean, v: boolean) =>
     state.set(crash ? PATHS.kexecCrashLoaded : PATHS.kexecLoaded, v ? "1\n" : "0\n");
+  // False when the image type's limit is spent; otherwise spends one load.
+  const permitted = (crash: boolean): boolean => {
+    const path = crash ? PATHS.kexecLoadLimitPanic : PATHS.kexecLoadLimitReboot;
+    const left = Number(state.get(path)?.trim());
+    if (!Number.isInteger(left) || left < 0) return true;
+    if (left === 0) return false;
+    state.set(path, `${left - 1}\n`);
+    return true;
+  };
   return {
     kexecFileLoad(kernelFd: number, initrdFd: number, cmdline: Uint8Array | null, flags: number) {
       calls.push({
@@ -120,6 +133,7 @@ export function recordSyscalls(
         cmdline: cmdline ? cmdline.slice() : null,
         flags,
       });
+      if (!permitted((flags & KEXEC_FILE_ON_CRASH) !== 0)) return Errno.EPERM;
       const errno = fileErrnos.shift() ?? 0;
       if (errno === 0 && state.has(PATHS.kexecLoaded)) {
         setLoaded((flags & KEXEC_FILE_ON_CRASH) !== 0, (flags & KEXEC_FILE_UNLOAD) === 0);
@@ -128,6 +142,7 @@ export function recordSyscalls(
     },
     kexecLoad(entry: bigint, table: BigUint64Array, nr: number, flags: number) {
       calls.push({ op: "kexec_load", entry, table: table.slice(), nr, flags });
+      if (!permitted((flags & KEXEC_ON_CRASH) !== 0)) return Errno.EPERM;
       const errno = loadErrnos.shift() ?? 0;
       if (errno === 0 && state.has(PATHS.kexecLoaded)) {
         setLoaded((flags & KEXEC_ON_CRASH) !== 0, nr > 0);
@@ -136,6 +151,7 @@ export function recordSyscalls(
     },
     probeKexecLoadFlags(flags: number) {
       calls.push({ op: "probe_kexec_load_flags", flags });
+      if (!permitted((flags & KEXEC_ON_CRASH) !== 0)) return Errno.EPERM;
       return kernel.probeErrno ?? Errno.EFAULT;
     },
     reboot(cmd: number) {
@@ -193,7 +209,14 @@ export class RecordingSystem implements System {
     this.#fiveLevelPaging = kernel.fiveLevelPaging ?? false;
     this.#privateSysfs = kernel.privateSysfs;
     this.files = new Map(Object.entries(files));
-    for (const p of [PATHS.kexecLoaded, PATHS.kexecCrashLoaded]) {
+    for (
+      const p of [
+        PATHS.kexecLoaded,
+        PATHS.kexecCrashLoaded,
+        PATHS.kexecLoadLimitReboot,
+        PATHS.kexecLoadLimitPanic,
+      ]
+    ) {
       const v = this.files.get(p);
       if (typeof v === "string") this.#state.set(p, v);
     }
@@ -214,11 +237,12 @@ export class RecordingSystem implements System {
     if (f instanceof Uint8Array) return new TextDecoder().decode(f);
     return undefined;
   }
-  readBytes(path: string, maxBytes: number): Uint8Array | undefined {
+  readBytes(path: string, maxBytes: number, offset: number | bigint = 0): Uint8Array | undefined {
     const f = this.files.get(path);
-    if (typeof f === "string") return new TextEncoder().encode(f).subarray(0, maxBytes);
-    if (f instanceof Uint8Array) return f.subarray(0, maxBytes);
-    return undefined;
+    const bytes = typeof f === "string" ? new TextEncoder().encode(f) : f;
+    if (!(bytes instanceof Uint8Array)) return undefined;
+    const at = Number(offset);
+    return bytes.subarray(Math.min(at, bytes.length), at + maxBytes);
   }
   listDir(path: string): string[] | undefined {
     const f = this.files.get(path);

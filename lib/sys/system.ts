@@ -42,8 +42,12 @@ export interface System {
 
   /** Text of a procfs/sysfs/config file, or undefined when missing or unreadable. */
   readText(path: string): string | undefined;
-  /** Up to `maxBytes` bytes of a file, or undefined when missing or unreadable. */
-  readBytes(path: string, maxBytes: number): Uint8Array | undefined;
+  /**
+   * Up to `maxBytes` bytes of a file from byte `offset` (default 0; a bigint
+   * for offsets beyond 2^53, which /proc/kcore has), or undefined when missing
+   * or unreadable.
+   */
+  readBytes(path: string, maxBytes: number, offset?: number | bigint): Uint8Array | undefined;
   /** Names in a directory, or undefined when missing. */
   listDir(path: string): string[] | undefined;
   /**

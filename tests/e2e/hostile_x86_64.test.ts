@@ -13,7 +13,7 @@ import { MAX_ELFCOREHDR_STR_LEN } from "../../lib/arch/x86_64/format_bzimage.ts"
 import { parseSetupHeader, SETUP_HEADER, XLF } from "../../lib/arch/x86_64/setup_header.ts";
 import { ensureTestAssets } from "../../scripts/fetch-test-assets.ts";
 import { type GuestCase, type GuestRun, runGuestCase } from "./harness/guest.ts";
-import { checker, step, stepInfo, value } from "./harness/checks.ts";
+import { checker, expectMakedumpfileReads, step, stepInfo, value } from "./harness/checks.ts";
 
 const CASES = new URL("./cases/", import.meta.url).pathname;
 const HOSTILE_LIB_GUEST_PATH = "/e2e/hostile-lib.sh";
@@ -534,6 +534,7 @@ Deno.test("e2e x86_64 hostile: refusals before the syscall, EPERM and EBUSY keep
       const cmdline = (stage2.cmdline ?? "").replace(/(^| )elfcorehdr=\S+( |$)/, " ").trim();
       assert.equal(cmdline, CRASH_APPEND);
       assert.ok(stage2.vmcore, "no /proc/vmcore: not a crash kernel");
+      expectMakedumpfileReads(run);
     },
   );
 });

@@ -7,11 +7,18 @@
  */
 import assert from "node:assert/strict";
 import { type GuestRun, runGuestCase } from "./harness/guest.ts";
-import { checker, expectRc, stepInfo, value } from "./harness/checks.ts";
+import { checker, expectMakedumpfileReads, expectRc, stepInfo, value } from "./harness/checks.ts";
 
 /** The crash kernel's command line as given (elfcorehdr= is added by the loader). */
 const CRASH_APPEND = "console=ttyS0 panic=-1 irqpoll nr_cpus=1 reset_devices e2e.kdump=1";
 const CRASH_KERNEL_ARGS = ["crashkernel=256M"];
+/**
+ * The kexec_load case also announces two hot-pluggable CPUs (possible 0-3,
+ * present 0-1, as firmware with empty sockets does): the kernel writes crash
+ * notes for all four, and so must we, though cpu2 and cpu3 have no sysfs
+ * directory.
+ */
+const HOTPLUG_CPU_ARGS = ["possible_cpus=4"];
 const ET_CORE = 4;
 const EM_X86_64 = 62;
 /** The dump may differ from the RAM outside the crash region by this fraction (issue 5). */
@@ -108,13 +115,14 @@ async function crashChecks(check: ReturnType<typeof checker>): Promise<void> {
       assert.equal(run.report.stage2?.vmcore?.osrelease, run.report.stage1?.kernel);
     },
   );
+  await check("makedumpfile -F -l -d 31 reads /proc/vmcore (exit 0)", expectMakedumpfileReads);
 }
 
 Deno.test("e2e x86_64 kdump: -p -c (kexec_load, our elfcorehdr) boots on sysrq-c, /proc/vmcore as planned", async (t) => {
   const run = await runGuestCase({
     name: "kdump-syscall",
     script: "kdump.sh",
-    kernelArgs: CRASH_KERNEL_ARGS,
+    kernelArgs: [...CRASH_KERNEL_ARGS, ...HOTPLUG_CPU_ARGS],
     params: { LOAD_FLAGS: "-c", CRASH_APPEND, STATUS_STEPS: "yes" },
   });
   const check = checker(t, run);
@@ -124,9 +132,10 @@ Deno.test("e2e x86_64 kdump: -p -c (kexec_load, our elfcorehdr) boots on sysrq-c
     assert.match(out, /flags: +0x3e0001 \[KEXEC_ON_CRASH\|KEXEC_ARCH_X86_64\]/, out);
     assert.match(
       out,
-      /elfcorehdr: ELF64 ET_CORE, \d+ program headers \(2 CPU notes, 1 VMCOREINFO, 1 kernel text/,
+      /elfcorehdr: ELF64 ET_CORE, \d+ program headers \(4 CPU notes, 1 VMCOREINFO, 1 kernel text/,
       out,
     );
+    assert.match(out, /crash notes of CPU 2, 3 \(possible, no sysfs directory\)/, out);
     assert.match(out, /kernel text: _text 0xffffffff[0-9a-f]+ \(from \/proc\/kallsyms\)/, out);
   });
   await statusChecks(check);

@@ -121,7 +121,14 @@ async function writeBigPart(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-Deno.test("e2e x86_64: -c -l with a 100 MiB random initrd; the second kernel sees it intact", async (t) => {
+/**
+ * The large-initrd guest has 6 GiB, so its map has RAM above 4 GiB (QEMU's pc
+ * machine puts 3 GiB below the PCI hole and the rest from 4 GiB up).
+ */
+const BIG_GUEST_MIB = 6144;
+const FOUR_GIB = 2 ** 32;
+
+Deno.test("e2e x86_64: -c -l with a 100 MiB random initrd in a 6 GiB guest; the second kernel sees it intact", async (t) => {
   await Deno.mkdir(`${defaultCacheDir()}/tmp`, { recursive: true });
   const dir = await Deno.makeTempDir({ dir: `${defaultCacheDir()}/tmp`, prefix: "big-initrd-" });
   let run: GuestRun;
@@ -137,6 +144,7 @@ Deno.test("e2e x86_64: -c -l with a 100 MiB random initrd; the second kernel see
     run = await runGuestCase({
       name: "load-big-initrd",
       script: "load-big-initrd.sh",
+      memoryMiB: BIG_GUEST_MIB,
       params: { BIG_PART: BIG_PART_GUEST, KEXEC_APPEND },
       files: [{ host: bigPart, guest: BIG_PART_GUEST }],
     });
@@ -157,6 +165,15 @@ Deno.test("e2e x86_64: -c -l with a 100 MiB random initrd; the second kernel see
   await check("the 100 MiB file's SHA-256 in the second kernel is the one written", (run) => {
     assert.equal(Number(value(run, "stage2_big_size")), BIG_FILE_BYTES);
     assert.equal(value(run, "stage2_big_sha256"), expectedSha256);
+  });
+  await check("the second kernel got the RAM above 4 GiB in its e820 and uses it", (run) => {
+    const ramEnd = Number(value(run, "stage2_ram_end"));
+    assert.ok(
+      ramEnd > FOUR_GIB + 2 * 2 ** 30,
+      `highest System RAM ends at 0x${ramEnd.toString(16)}`,
+    );
+    const memTotalKiB = Number(value(run, "stage2_memtotal_kib"));
+    assert.ok(memTotalKiB > 5.5 * 2 ** 20, `MemTotal ${memTotalKiB} kB`);
   });
 });
 

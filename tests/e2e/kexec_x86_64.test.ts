@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type GuestRun, runGuestCase } from "./harness/guest.ts";
-import { checker, expectRc, stepInfo, value } from "./harness/checks.ts";
+import { checker, expectMakedumpfileReads, expectRc, stepInfo, value } from "./harness/checks.ts";
 
 /** Command line for the second kernel: quotes and spaces must arrive byte for byte. */
 const KEXEC_APPEND = `console=ttyS0 panic=-1 e2e.arg="a b" x=1 e2e.sq='c d'`;
@@ -151,6 +151,7 @@ Deno.test("e2e x86_64: kdump-config's -p -s --command-line=… --initrd=… KERN
     assert.ok(vmcore.size > 1.5 * 2 ** 30 && vmcore.size < 2 * 2 ** 30, `size ${vmcore.size}`);
     assert.equal(vmcore.osrelease, run.report.stage1?.kernel, "VMCOREINFO OSRELEASE");
   });
+  await check("makedumpfile -F -l -d 31 reads /proc/vmcore (exit 0)", expectMakedumpfileReads);
 });
 
 Deno.test("e2e x86_64: -c -l (kexec_load, own trampoline) then -e boots it with the exact cmdline", async (t) => {

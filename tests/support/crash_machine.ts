@@ -11,7 +11,7 @@
  */
 
 import { PATHS } from "../../lib/abi.ts";
-import type { FakeFile } from "./fake_system.ts";
+import type { FakeFile, FakeKernel } from "./fake_system.ts";
 import { machine } from "./machine.ts";
 
 /** The main crash region of {@link CRASH_IOMEM} (end exclusive). */
@@ -62,6 +62,16 @@ export interface KcoreEntry {
   memsz: bigint;
 }
 
+/**
+ * Where /proc/kcore puts a PT_LOAD's bytes: x86_64's kc_vaddr_to_offset
+ * (the address masked with __VIRTUAL_MASK, 56 bits with 5-level paging
+ * support) plus the header room, as a Debian 6.1 guest shows; beyond 2^53.
+ */
+export const KCORE_DATA_OFFSET = 0x4000n;
+export function kcoreOffset(vaddr: bigint): bigint {
+  return (vaddr & 0x00ffffffffffffffn) + KCORE_DATA_OFFSET;
+}
+
 /** The /proc/kcore entries of the fake kernel, in the kernel's list order. */
 export function kcoreEntries(): KcoreEntry[] {
   return [
@@ -92,6 +102,7 @@ export function kcoreHeader(entries: KcoreEntry[] = kcoreEntries()): Uint8Array 
     const at = 64 + 56 * (i + 1);
     v.setUint32(at, 1, true);
     v.setUint32(at + 4, 7, true);
+    v.setBigUint64(at + 0x08, kcoreOffset(e.vaddr), true);
     v.setBigUint64(at + 0x10, e.vaddr, true);
     v.setBigUint64(at + 0x18, e.paddr ?? 0xffffffffffffffffn, true);
     v.setBigUint64(at + 0x20, e.memsz, true);
@@ -121,9 +132,13 @@ export function crashFiles(): Record<string, FakeFile> {
   return files;
 }
 
-/** A fake machine ready for `-p -c`; `extra` overrides or adds files (undefined removes one). */
+/**
+ * A fake machine ready for `-p -c`; `extra` overrides or adds files (undefined
+ * removes one), `kernel` says how its kernel answers.
+ */
 export function crashMachine(
   extra: Record<string, FakeFile | undefined> = {},
+  kernel: FakeKernel = {},
 ): ReturnType<typeof machine> {
-  return machine({ ...crashFiles(), [PATHS.kexecCrashSize]: "268435456\n", ...extra });
+  return machine({ ...crashFiles(), [PATHS.kexecCrashSize]: "268435456\n", ...extra }, kernel);
 }

@@ -29,6 +29,7 @@ import {
   END,
   kcoreEntries,
   kcoreHeader,
+  kcoreOffset,
   KERNEL_CODE,
   PAGE_OFFSET,
   TEXT,
@@ -68,16 +69,22 @@ Deno.test("vmcoreinfo: old and new formats; malformed refused", () => {
 Deno.test("kallsyms: exact names only, module symbols and look-alikes ignored, zeros hidden", () => {
   const text = "ffffffff9a000000 T _text_start_marker\n" +
     "ffffffff9a000000 T _text\nffffffff9a001000 T _stext\n" +
-    "ffffffff9d5c6000 B _end\nffffffffc0a01000 t _end\t[virtio_net]\n";
+    "ffffffff9d5c6000 B _end\nffffffffc0a01000 t _end\t[virtio_net]\n" +
+    "ffffffff9b81cb60 D __per_cpu_offset\nffffffff9d3d6970 B crash_notes\n" +
+    "ffffffff9d3d6978 B crash_notes_memory_init\n";
   assert.deepEqual(parseKallsyms(text), {
     text: 0xffffffff9a000000n,
     stext: 0xffffffff9a001000n,
     end: 0xffffffff9d5c6000n,
+    crashNotes: 0xffffffff9d3d6970n,
+    perCpuOffset: 0xffffffff9b81cb60n,
   });
   assert.deepEqual(parseKallsyms("0000000000000000 T _text\n0000000000000000 B _end\n"), {
     text: undefined,
     stext: undefined,
     end: undefined,
+    crashNotes: undefined,
+    perCpuOffset: undefined,
   });
 });
 
@@ -86,7 +93,12 @@ Deno.test("kcore: PT_LOADs with and without physical addresses; truncation and j
   assert.equal(kcoreHeaderLength(bytes), 64 + 56 * (kcoreEntries().length + 1));
   const loads = parseKcoreLoads(bytes);
   assert.equal(loads.length, kcoreEntries().length, "the PT_NOTE is skipped");
-  assert.deepEqual(loads[0], { vaddr: TEXT, paddr: BigInt(KERNEL_CODE), memsz: END - TEXT });
+  assert.deepEqual(loads[0], {
+    vaddr: TEXT,
+    paddr: BigInt(KERNEL_CODE),
+    memsz: END - TEXT,
+    offset: kcoreOffset(TEXT),
+  });
   assert.equal(loads[1].paddr, undefined, "modules: p_paddr -1");
   assert.throws(() => parseKcoreLoads(bytes.subarray(0, 200)), isKexecError(/after the bytes/));
   assert.throws(() => parseKcoreLoads(new Uint8Array(64)), isKexecError(/not an ELF/));
@@ -184,4 +196,63 @@ Deno.test("readCrashSources: no possible file → the cpuN directories; no iomem
     () => readCrashSources(crashMachine({ [PATHS.procIomem]: undefined })),
     isKexecError(/cannot read \/proc\/iomem/),
   );
+});
+
+/** The per-CPU layout of the fake kernel: `crash_notes` and `__per_cpu_offset` in its data. */
+const CRASH_NOTES_VAR = TEXT + 0x33d6970n;
+const PER_CPU_OFFSET_VAR = TEXT + 0x181cb60n;
+const CRASH_NOTES_POINTER = 0x1f458n;
+/** __per_cpu_offset[cpu]: four units 256 KiB apart in the direct map. */
+const perCpuOffset = (cpu: number) => PAGE_OFFSET + 0x7fc00000n + BigInt(cpu) * 0x40000n;
+
+/** The crash machine with possible CPUs 0-3 (cpu2 and cpu3 have no sysfs directory) and kernel memory in /proc/kcore. */
+function hotplugMachine(extra: Record<string, string | undefined> = {}, offsets = perCpuOffset) {
+  const memory = new Map<bigint, Uint8Array>();
+  const u64s = (values: bigint[]) => {
+    const b = new Uint8Array(8 * values.length);
+    values.forEach((v, i) => new DataView(b.buffer).setBigUint64(8 * i, v, true));
+    return b;
+  };
+  memory.set(kcoreOffset(CRASH_NOTES_VAR), u64s([CRASH_NOTES_POINTER]));
+  memory.set(kcoreOffset(PER_CPU_OFFSET_VAR), u64s([0, 1, 2, 3].map(offsets)));
+  const sys = crashMachine({
+    [PATHS.cpuPossible]: "0-3\n",
+    [PATHS.kallsyms]: `${TEXT.toString(16)} T _text\n${END.toString(16)} B _end\n` +
+      `${PER_CPU_OFFSET_VAR.toString(16)} D __per_cpu_offset\n` +
+      `${CRASH_NOTES_VAR.toString(16)} B crash_notes\n`,
+    ...extra,
+  });
+  const header = sys.readBytes.bind(sys);
+  sys.readBytes = (path: string, max: number, offset: number | bigint = 0) =>
+    path === PATHS.kcore && offset
+      ? memory.get(BigInt(offset))?.subarray(0, max)
+      : header(path, max, offset);
+  return sys;
+}
+
+Deno.test("crash notes: possible CPUs without a cpuN directory, from crash_notes + __per_cpu_offset", () => {
+  const s = readCrashSources(hotplugMachine());
+  assert.deepEqual(s.cpuNotes, [
+    ...CPU_NOTES,
+    { cpu: 2, address: 0x7fc9f458, size: 432 },
+    { cpu: 3, address: 0x7fcdf458, size: 432 },
+  ]);
+  assert.match(s.notes.join("\n"), /crash notes of CPU 2, 3 \(possible, no sysfs directory\)/);
+  assert.doesNotMatch(s.notes.join("\n"), /no crash_notes for CPU/);
+});
+
+Deno.test("crash notes: a derivation that does not reproduce sysfs is not used", () => {
+  const wrong = (cpu: number) => perCpuOffset(cpu) + (cpu === 1 ? 0x1000n : 0n);
+  const s = readCrashSources(hotplugMachine({}, wrong));
+  assert.deepEqual(s.cpuNotes, CPU_NOTES);
+  const notes = s.notes.join("\n");
+  assert.match(notes, /__per_cpu_offset\[1\] gives 0x7fc60458, sysfs 0x7fc5f458: not used/);
+  assert.match(notes, /no crash_notes for CPU 2, 3/);
+  const hidden = readCrashSources(
+    hotplugMachine({
+      [PATHS.kallsyms]: `${TEXT.toString(16)} T _text\n${END.toString(16)} B _end\n`,
+    }),
+  );
+  assert.deepEqual(hidden.cpuNotes, CPU_NOTES);
+  assert.match(hidden.notes.join("\n"), /no crash_notes and __per_cpu_offset in \/proc\/kallsyms/);
 });

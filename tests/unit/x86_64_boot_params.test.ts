@@ -43,7 +43,7 @@ Deno.test("boot_params: every written offset, the rest zero (full-page compariso
   w.setUint32(0x0c8, 0x1, true); // ext_cmd_line_ptr
   want[0x1e8] = 3; // e820_entries
   want[0x1ec] = 3; // secure_boot, carried
-  want[0x210] = 0xff; // type_of_loader
+  want[0x210] = 0xd0; // type_of_loader: kexec (0xD), as the kernel's own loader
   want[0x211] = 0x01; // loadflags: LOADED_HIGH kept, CAN_USE_HEAP cleared
   w.setUint32(0x218, 0x7000, true); // ramdisk_image
   w.setUint32(0x21c, 0x123, true); // ramdisk_size
@@ -88,7 +88,7 @@ Deno.test("boot_params: no initrd, no running kernel, addresses below 4 GiB", ()
   assert.equal(v.getBigUint64(0x070, true), 0n);
   assert.equal(bp[0x1e8], 0);
   assert.equal(bp[0x1ec], 0);
-  assert.equal(bp[0x210], 0xff);
+  assert.equal(bp[0x210], 0xd0);
   // The image's stale values in fields we own are overwritten, not inherited.
   assert.deepEqual([...bp.subarray(0x2d0, 0xcd0)], Array(0xa00).fill(0));
 });

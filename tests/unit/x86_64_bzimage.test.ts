@@ -106,7 +106,7 @@ Deno.test("plan: full plan on a synthetic kernel and the QEMU map, segment by se
   assert.equal(p.mem, i.mem - 0x3000);
   const pv = new DataView(p.buf.buffer, p.buf.byteOffset, p.buf.byteLength);
   assert.equal(p.buf[0x1ef], 0, "sentinel");
-  assert.equal(p.buf[0x210], 0xff, "type_of_loader");
+  assert.equal(p.buf[0x210], 0xd0, "type_of_loader");
   assert.equal(pv.getUint32(0x228, true), p.mem + 0x1000, "cmd_line_ptr");
   assert.equal(pv.getUint32(0x0c8, true), 0, "ext_cmd_line_ptr");
   assert.equal(

@@ -3,21 +3,19 @@
  * (x86_64-boot.md §3, arch/x86/include/uapi/asm/bootparam.h).
  *
  * What it carries from the running kernel's /sys/kernel/boot_params/data, and why:
- * * `acpi_rsdp_addr` — on UEFI machines the next kernel cannot find ACPI
- *   otherwise, because `efi_info` is not handed over (below). A value given
- *   explicitly (from /sys/firmware/efi/systab) wins.
+ * * `acpi_rsdp_addr` — the next kernel finds ACPI through it even when EFI is
+ *   not handed over. A value given explicitly (from /sys/firmware/efi/systab)
+ *   wins.
  * * `hardware_subarch` when nonzero (non-PC platforms such as Intel MID/CE),
  *   as kexec-tools and the kernel's own loader do.
  * * `secure_boot`, so the next kernel knows the firmware's Secure Boot state
  *   (the kernel's own loader copies it too).
  *
- * What it does not carry: `efi_info` stays zero. Handing EFI runtime services
- * over needs a SETUP_EFI node and the runtime map from
- * /sys/firmware/efi/runtime-map, which this loader does not build; with a zero
- * `efi_info` the next kernel boots as on a BIOS machine (no efivars, no EFI
- * reboot), while ACPI keeps working through `acpi_rsdp_addr`. `screen_info`
- * and EDD stay zero too: the boot-time framebuffer description may be stale
- * once a DRM driver took over, and zero is always safe.
+ * What the caller decides and passes in: `efi_info` for an EFI handover
+ * (efi.ts; zero otherwise, and the next kernel boots as on a BIOS machine) and
+ * `screen_info` for a firmware framebuffer (screen_info.ts; zero otherwise).
+ * EDD stays zero: only the real-mode setup code fills it, and the disks it
+ * describes are found again by the next kernel.
  *
  * Never copied: anything else of the running page (u-root's approach), which
  * would inherit stale initrd, command-line, setup_data and header fields.
@@ -28,6 +26,8 @@
 import { KexecError } from "../../errors.ts";
 import { hex } from "../../format.ts";
 import { E820_MAX_ENTRIES_ZEROPAGE, type E820Entry, encodeE820 } from "./e820.ts";
+import { type EfiHandover, writeEfiInfo } from "./efi.ts";
+import { SCREEN_INFO } from "./screen_info.ts";
 import { LOADFLAGS, SETUP_HEADER, type SetupHeader } from "./setup_header.ts";
 
 /** boot_params offsets outside the setup header (x86_64-boot.md §3 table). */
@@ -42,7 +42,7 @@ export const BOOT_PARAMS = {
   extRamdiskSize: 0x0c4,
   /** u32: command line address bits 63..32. */
   extCmdLinePtr: 0x0c8,
-  /** struct efi_info, 0x20 bytes: left zero (no EFI runtime handover). */
+  /** struct efi_info, 0x20 bytes: zero unless EFI is handed over (efi.ts). */
   efiInfo: 0x1c0,
   /** u8: number of entries in the e820 table at 0x2D0. */
   e820Entries: 0x1e8,
@@ -57,10 +57,13 @@ export const BOOT_PARAMS = {
 } as const;
 
 /**
- * `type_of_loader` written: 0xFF ("undefined loader", boot.rst). The verified
- * boot used it; any nonzero value makes the kernel honour the initrd.
+ * `type_of_loader` written: 0xD0, the kexec loader ID (boot.rst: type 0xD
+ * "kexec-tools", version 0), exactly what the kernel's own loader writes
+ * (arch/x86/kernel/kexec-bzimage64.c: `0x0D << 4`) and kexec-tools too. Any
+ * nonzero value makes the kernel honour the initrd; this one also tells the
+ * next kernel (/sys/kernel/boot_params/data) that kexec started it.
  */
-export const TYPE_OF_LOADER = 0xff;
+export const TYPE_OF_LOADER = 0xd0;
 
 // loadflags bits a kexec loader must never pass on (x86_64-boot.md §3).
 const LOADFLAGS_CLEARED = LOADFLAGS.KEEP_SEGMENTS | LOADFLAGS.CAN_USE_HEAP;
@@ -85,6 +88,10 @@ export interface BootParamsInput {
   readonly running?: Uint8Array;
   /** RSDP address (e.g. from /sys/firmware/efi/systab); overrides `running`'s. */
   readonly acpiRsdpAddr?: number;
+  /** The 64 bytes of `screen_info` (screen_info.ts), or zero. */
+  readonly screenInfo?: Uint8Array;
+  /** EFI handover (efi.ts) and where its memory map was placed; zero `efi_info` without. */
+  readonly efi?: { readonly handover: EfiHandover; readonly memmapAddress: number };
 }
 
 /** Values taken from the running kernel's boot_params (see the module comment). */
@@ -148,7 +155,7 @@ export function carriedBootParams(running: Uint8Array | undefined): CarriedBootP
  *   initrd: null, setupData: 0, e820: [{ addr: 0x100000, size: 0x3ff00000, type: 1 }],
  * });
  * const b = new DataView(bp.buffer);
- * if (b.getUint32(0x228, true) !== 0x99c000 || bp[0x210] !== 0xff || bp[0x1e8] !== 1) {
+ * if (b.getUint32(0x228, true) !== 0x99c000 || bp[0x210] !== 0xd0 || bp[0x1e8] !== 1) {
  *   throw new Error();
  * }
  * ```
@@ -199,6 +206,13 @@ export function buildBootParams(input: BootParamsInput): Uint8Array {
 
   view.setUint8(BOOT_PARAMS.e820Entries, input.e820.length);
   bp.set(encodeE820(input.e820), BOOT_PARAMS.e820Table);
+  if (input.screenInfo) {
+    if (input.screenInfo.length !== SCREEN_INFO.length) {
+      throw new RangeError(`screen_info must be ${SCREEN_INFO.length} bytes`);
+    }
+    bp.set(input.screenInfo, 0);
+  }
+  if (input.efi) writeEfiInfo(bp, input.efi.handover, input.efi.memmapAddress);
   return bp;
 }
 

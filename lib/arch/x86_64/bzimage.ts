@@ -40,6 +40,7 @@ import type { Segment, SegmentLoadPlan } from "../../plan/types.ts";
 import { BOOT_PARAMS, buildBootParams } from "./boot_params.ts";
 import { encodeCmdline } from "./cmdline.ts";
 import { e820FromMemoryMap, encodeE820, splitE820 } from "./e820.ts";
+import { type EfiFirmware, type EfiHandover, planEfiHandover } from "./efi.ts";
 import {
   buildPurgatory,
   PURGATORY_SIZE,
@@ -138,6 +139,10 @@ export interface BzImagePlanInput {
   readonly runningBootParams?: Uint8Array;
   /** ACPI RSDP address (e.g. ACPI20= of /sys/firmware/efi/systab); overrides the running value. */
   readonly acpiRsdpAddr?: number;
+  /** The EFI sysfs files, when the machine has them: EFI is then handed over (efi.ts). */
+  readonly efi?: EfiFirmware;
+  /** `screen_info` for a firmware framebuffer (screen_info.ts), with its note. */
+  readonly screenInfo?: { readonly bytes?: Uint8Array; readonly note: string };
   /** The running kernel uses 5-level paging: the new one must set XLF_5LEVEL. */
   readonly fiveLevelPaging?: boolean;
   /** 32 random bytes for the RNG_SEED setup_data. */
@@ -332,15 +337,21 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
     notes.push("initrd: empty, not passed");
   }
 
-  // 4. boot_params page, command line right after it, then setup_data.
+  // 4. boot_params page, command line right after it, then setup_data, then
+  // the EFI runtime map (as the kernel's own loader lays its segment out).
   const { zeroPage, extended } = splitE820(e820);
   const setupData: SetupDataNode[] = [{ type: SETUP_DATA_TYPE.RNG_SEED, data: input.rngSeed }];
   if (extended.length > 0) {
     setupData.push({ type: SETUP_DATA_TYPE.E820_EXT, data: encodeE820(extended) });
   }
+  const efi = efiHandover(input, header, notes);
+  if (efi) setupData.push({ type: SETUP_DATA_TYPE.EFI, data: efi.setupData });
+  if (input.screenInfo) notes.push(input.screenInfo.note);
   const cmdlineOffset = BOOT_PARAMS.size;
   const setupDataOffset = alignUp(cmdlineOffset + cmdlineBytes.length, SETUP_DATA_ALIGN);
-  const paramsBytes = setupDataOffset + setupDataSize(setupData);
+  const setupDataEnd = setupDataOffset + setupDataSize(setupData);
+  const efiMemmapOffset = alignUp(setupDataEnd, SETUP_DATA_ALIGN);
+  const paramsBytes = efi ? efiMemmapOffset + efi.memmap.length : setupDataEnd;
   // With digests to check, the segment gets one more zero-filled page at its
   // end (beyond bufsz, so outside the verified bytes) for the purgatory's
   // stack: hashing with the stack on the code page is ~40x slower under TCG.
@@ -360,6 +371,7 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   const paramsBuf = new Uint8Array(paramsBytes);
   const layout = writeSetupData(paramsBuf, setupDataOffset, paramsPlacement.start, setupData);
   paramsBuf.set(cmdlineBytes, cmdlineOffset);
+  if (efi) paramsBuf.set(efi.memmap, efiMemmapOffset);
   paramsBuf.set(
     buildBootParams({
       kernel: input.kernel,
@@ -370,6 +382,8 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
       e820: zeroPage,
       running: input.runningBootParams,
       acpiRsdpAddr: input.acpiRsdpAddr,
+      screenInfo: input.screenInfo?.bytes,
+      efi: efi && { handover: efi, memmapAddress: paramsPlacement.start + efiMemmapOffset },
     }),
   );
   const params = pushSegment(segments, "boot_params", paramsBuf, paramsPlacement);
@@ -378,7 +392,8 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
       `${hex(params.mem + cmdlineOffset)}; setup_data ` +
       layout.addresses.map((a, i) => `${setupDataName(setupData[i].type)}@${hex(a)}`).join(", ") +
       `; e820: ${zeroPage.length} entries in boot_params` +
-      (extended.length ? `, ${extended.length} in SETUP_E820_EXT` : ""),
+      (extended.length ? `, ${extended.length} in SETUP_E820_EXT` : "") +
+      (efi ? `; EFI runtime map at ${hex(params.mem + efiMemmapOffset)}` : ""),
   );
 
   // 5. Purgatory, built last: it carries the digests of every other segment.
@@ -438,6 +453,27 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
     cmdline,
     notes,
   };
+}
+
+// The EFI handover for this kernel, or undefined (with the reason in the
+// notes when the machine booted through UEFI but EFI cannot be handed over).
+function efiHandover(
+  input: BzImagePlanInput,
+  header: SetupHeader,
+  notes: string[],
+): EfiHandover | undefined {
+  if (!input.efi) return undefined;
+  const plan = planEfiHandover({
+    running: input.runningBootParams,
+    xloadflags: header.xloadflags,
+    firmware: input.efi,
+  });
+  if ("reason" in plan) {
+    notes.push(`EFI: not handed over: ${plan.reason}; the kernel boots as on a BIOS machine`);
+    return undefined;
+  }
+  notes.push(...plan.notes);
+  return plan;
 }
 
 /**

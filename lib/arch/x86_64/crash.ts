@@ -15,6 +15,7 @@
 import { KEXEC_ON_CRASH, PATHS } from "../../abi.ts";
 import { KexecError } from "../../errors.ts";
 import { type BzImagePlanInput, planBzImage64 } from "./bzimage.ts";
+import { planEfiHandover } from "./efi.ts";
 import { parseSetupHeader } from "./setup_header.ts";
 import { hex } from "../../format.ts";
 import type { SegmentLoadPlan } from "../../plan/types.ts";
@@ -127,6 +128,11 @@ export function planCrashBzImage64(input: CrashPlanInput): SegmentLoadPlan {
     pageOffset: pageOffset.value,
   };
   const elfcorehdr = buildElfCoreHeader(coreInput);
+  const efiHandedOver = input.efi !== undefined && !("reason" in planEfiHandover({
+    running: input.runningBootParams,
+    xloadflags: header.xloadflags,
+    firmware: input.efi,
+  }));
   const regionNotes = [
     `crash region: ${describeRegion(regions.main)}` +
     (regions.low ? `; low crash region ${describeRegion(regions.low)} (RAM only)` : ""),
@@ -154,7 +160,9 @@ export function planCrashBzImage64(input: CrashPlanInput): SegmentLoadPlan {
       const line = crashCmdline({
         cmdline: input.cmdline,
         elfcorehdr: segment.mem,
-        efiRsdp,
+        // With EFI handed over the crash kernel finds ACPI through EFI, as
+        // kexec-tools reasons (it adds acpi_rsdp= only without EFI).
+        efiRsdp: efiHandedOver ? undefined : efiRsdp,
         protocol: header.version,
       });
       return {

@@ -10,14 +10,18 @@ import { KEXEC_PRESERVE_CONTEXT, PATHS } from "../../abi.ts";
 import { KexecError } from "../../errors.ts";
 import { readCrashSources } from "../../crash/sources.ts";
 import { totalBytes } from "../../memory/memmap.ts";
-import { readMemoryMap } from "../../memory/source.ts";
+import type { IomemNode } from "../../memory/iomem.ts";
+import { readIomem, readMemoryMap } from "../../memory/source.ts";
 import type { SegmentLoadPlan } from "../../plan/types.ts";
 import type { System } from "../../sys/system.ts";
 import type { SegmentLoadInput } from "../types.ts";
 import { BOOT_PARAMS } from "./boot_params.ts";
 import { planBzImage64, RNG_SEED_SIZE } from "./bzimage.ts";
 import { planCrashBzImage64 } from "./crash.ts";
+import type { EfiFirmware } from "./efi.ts";
+import { readEfiFirmware } from "./efi_source.ts";
 import { rsdpFromEfiSystab } from "./efi_systab.ts";
+import { hasFirmwareFramebuffer, planScreenInfo } from "./screen_info.ts";
 
 /**
  * Plans a kexec_load of a bzImage on this machine, normal or crash.
@@ -40,6 +44,7 @@ export function planBzImageLoad(sys: System, input: SegmentLoadInput): SegmentLo
   if (input.crash) return planCrashLoad(sys, input);
   const map = readMemoryMap(sys);
   const systab = sys.readText(PATHS.efiSystab);
+  const running = sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size);
   const plan = planBzImage64({
     kernel: input.kernel,
     kernelPath: input.kernelPath,
@@ -49,8 +54,13 @@ export function planBzImageLoad(sys: System, input: SegmentLoadInput): SegmentLo
     memoryMapSource: map.source,
     memMin: input.memMin,
     memMax: input.memMax,
-    runningBootParams: sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size),
+    runningBootParams: running,
     acpiRsdpAddr: systab === undefined ? undefined : rsdpFromEfiSystab(systab),
+    efi: efiFirmware(sys, systab),
+    screenInfo: planScreenInfo(
+      running,
+      hasFirmwareFramebuffer(running) ? iomemIfReadable(sys) : undefined,
+    ),
     fiveLevelPaging: sys.fiveLevelPaging(),
     rngSeed: sys.random(RNG_SEED_SIZE),
     verify: input.verify,
@@ -69,20 +79,39 @@ function planCrashLoad(sys: System, input: SegmentLoadInput): SegmentLoadPlan {
     });
   }
   const systab = sys.readText(PATHS.efiSystab);
+  const running = sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size);
+  const sources = readCrashSources(sys);
   return planCrashBzImage64({
     kernel: input.kernel,
     kernelPath: input.kernelPath,
     initrd: input.initrd,
     cmdline: input.cmdline,
-    sources: readCrashSources(sys),
+    sources,
     crashSize: input.facts.crashSize,
     memMin: input.memMin,
     memMax: input.memMax,
-    runningBootParams: sys.readBytes(PATHS.bootParams, BOOT_PARAMS.size),
+    runningBootParams: running,
     efiRsdp: systab === undefined ? undefined : rsdpFromEfiSystab(systab),
+    efi: efiFirmware(sys, systab),
+    screenInfo: planScreenInfo(running, sources.iomem),
     fiveLevelPaging: sys.fiveLevelPaging(),
     rngSeed: sys.random(RNG_SEED_SIZE),
     verify: input.verify,
     pageSize: sys.pageSize,
   });
+}
+
+// The EFI sysfs files, on a machine booted through UEFI (it has a systab).
+function efiFirmware(sys: System, systab: string | undefined): EfiFirmware | undefined {
+  return systab === undefined ? undefined : readEfiFirmware(sys);
+}
+
+// /proc/iomem for the framebuffer's live address; without it the boot-time
+// address is used, so an unreadable or hidden file is no error here.
+function iomemIfReadable(sys: System): IomemNode[] | undefined {
+  try {
+    return readIomem(sys);
+  } catch {
+    return undefined;
+  }
 }

@@ -4,7 +4,8 @@
 # of /proc/iomem so the test can compare the dump's size with the RAM outside
 # the crash region.
 # Needs crashkernel= on the first kernel. Params: LOAD_FLAGS (-c or -s),
-# CRASH_APPEND, STATUS_STEPS (yes: the optional steps).
+# CRASH_APPEND, STATUS_STEPS (yes: the optional steps), UEFI_FACTS (yes: report
+# the first kernel's EFI facts with /e2e/uefi-facts.sh).
 grep -E '^[0-9a-f]+-[0-9a-f]+ : System RAM$' /proc/iomem | while IFS= read -r line; do
 	report "E2E-VALUE iomem_ram=$line"
 done
@@ -12,6 +13,7 @@ grep -E ' : Crash kernel$' /proc/iomem | while IFS= read -r line; do
 	report "E2E-VALUE iomem_crash=$line"
 done
 value crash_size /sys/kernel/kexec_crash_size
+if [ "${UEFI_FACTS:-no}" = yes ]; then UEFI_PREFIX=s1 . /e2e/uefi-facts.sh; fi
 if [ "$STATUS_STEPS" = yes ]; then
 	step status_none kexec -S
 	step dry_run kexec -p $LOAD_FLAGS --dry-run "$KERNEL" --initrd="$INITRD" --append="$CRASH_APPEND"

@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # Second-stage /init: proves which kernel command line and which initrd it got,
 # and, inside a crash kernel, what /proc/vmcore looks like; then powers off.
-/bin/busybox mkdir -p /proc /sys /dev /bin
+/bin/busybox mkdir -p /proc /sys /dev /bin /tmp
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -20,6 +20,15 @@ report "E2E-CMDLINE-HEX $(hex </proc/cmdline)"
 if [ -e /proc/vmcore ]; then
 	report "E2E-VMCORE size=$(stat -c %s /proc/vmcore) head=$(head -c 64 /proc/vmcore | hex)"
 	report "E2E-VMCORE-OSRELEASE $(head -c 4194304 /proc/vmcore | grep -a -o -m1 'OSRELEASE=[^[:space:]]*')"
+	# A real consumer of the dump (crash cases carry makedumpfile): it reads
+	# VMCOREINFO and walks page tables and mem_map through the PT_LOADs.
+	if [ -x /usr/bin/makedumpfile ]; then
+		started=$(cut -d' ' -f1 /proc/uptime)
+		/usr/bin/makedumpfile -F -l -d 31 /proc/vmcore >/dev/null 2>/makedumpfile.err
+		rc=$?
+		report "E2E-MAKEDUMPFILE rc=$rc seconds=$started..$(cut -d' ' -f1 /proc/uptime)"
+		tail -n 20 /makedumpfile.err | while IFS= read -r line; do report "E2E-MAKEDUMPFILE-ERR $line"; done
+	fi
 fi
 # A case may append an archive with this hook to the second-stage initrd.
 if [ -r /e2e-stage2-case.sh ]; then . /e2e-stage2-case.sh; fi

@@ -49,3 +49,20 @@ export function expectRc(run: GuestRun, name: string, rc: number): StepResult {
 export function value(run: GuestRun, name: string): string | undefined {
   return run.report.values.get(name)?.at(-1);
 }
+
+/**
+ * A real dump tool read the crash kernel's /proc/vmcore: stage2-init.sh runs
+ * `makedumpfile -F -l -d 31 /proc/vmcore > /dev/null` in every crash kernel
+ * (the harness puts it into the initrd of cases with crashkernel=), which
+ * reads VMCOREINFO and walks page tables and mem_map through the PT_LOADs.
+ */
+export function expectMakedumpfileReads(run: GuestRun): void {
+  const mdf = run.report.stage2?.vmcore?.makedumpfile;
+  assert.ok(mdf, "makedumpfile did not run in the crash kernel");
+  assert.equal(
+    mdf.rc,
+    0,
+    `makedumpfile -F -l -d 31 /proc/vmcore exited ${mdf.rc}:\n${mdf.err.join("\n")}`,
+  );
+  console.log(`[e2e] ${run.spec.name}: makedumpfile read the vmcore (uptime ${mdf.seconds} s)`);
+}

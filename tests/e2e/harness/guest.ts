@@ -21,8 +21,15 @@ import {
   ensureTestAssets,
   type TestAssets,
 } from "../../../scripts/fetch-test-assets.ts";
-import { buildBaseImage, buildCaseImage, GUEST_PATHS } from "./image.ts";
-import { MAX_GUEST_TIMEOUT_MS, type QemuResult, runQemu } from "./qemu.ts";
+import type { CpioEntry } from "../../../lib/initramfs/cpio.ts";
+import { findMakedumpfile, findOvmf } from "./host_tools.ts";
+import { buildBaseImage, buildCaseImage, GUEST_PATHS, programEntries } from "./image.ts";
+import {
+  MAX_GUEST_TIMEOUT_MS,
+  MAX_UEFI_GUEST_TIMEOUT_MS,
+  type QemuResult,
+  runQemu,
+} from "./qemu.ts";
 import { type GuestReport, parseReport } from "./results.ts";
 import { buildTool, type ToolBuild } from "./tool.ts";
 
@@ -38,12 +45,22 @@ export interface GuestCase {
   kernelArgs?: string[];
   /** Whether the guest needs the tool (default true); false gives a busybox-only guest. */
   tool?: boolean;
-  /** Hard timeout (default and maximum 120 s). */
+  /** Hard timeout (default and maximum 120 s; 300 s for UEFI guests). */
   timeoutMs?: number;
   /** Guest RAM in MiB (default 2048). */
   memoryMiB?: number;
+  /**
+   * Firmware: "seabios" (default, QEMU's pc machine) or "ovmf" (UEFI: q35, OVMF
+   * in pflash with a fresh copy of its variable store, a VGA device).
+   */
+  firmware?: "seabios" | "ovmf";
   /** Host files added to the first stage at `guest` paths (streamed; large files welcome). */
   files?: readonly { host: string; guest: string }[];
+  /**
+   * A script in tests/e2e/cases/ put into the second-stage initrd as its hook
+   * (/e2e-stage2-case.sh, sourced by stage2-init.sh before it ends).
+   */
+  stage2Hook?: string;
 }
 
 /** What a case produced. */
@@ -67,6 +84,10 @@ export interface GuestRun {
 }
 
 const CASES_DIR = new URL("../cases/", import.meta.url).pathname;
+/** Where stage2-init.sh finds makedumpfile in a crash kernel. */
+export const STAGE2_MAKEDUMPFILE = "/usr/bin/makedumpfile";
+/** Where stage2-init.sh looks for a case's hook. */
+const STAGE2_HOOK = "/e2e-stage2-case.sh";
 const DEFAULT_MEMORY_MIB = 2048;
 const DEFAULT_SMP = 2;
 /** Lines of serial console printed when a case fails (issue 3). */
@@ -133,6 +154,39 @@ function prepare(withTool: boolean): Promise<Prepared> {
   return p;
 }
 
+let makedumpfileEntries: Promise<CpioEntry[]> | undefined;
+
+/**
+ * Second-stage extras: a case whose first kernel reserves crash memory
+ * (crashkernel=) boots a crash kernel from that initrd, which then runs
+ * makedumpfile on /proc/vmcore (stage2-init.sh), so every crash check can
+ * assert that a real dump tool reads the dump.
+ */
+async function stage2Extras(spec: GuestCase): Promise<CpioEntry[]> {
+  const extra: CpioEntry[] = [];
+  if (spec.stage2Hook) {
+    extra.push({
+      type: "file",
+      path: STAGE2_HOOK,
+      data: await Deno.readFile(`${CASES_DIR}${spec.stage2Hook}`),
+    });
+  }
+  if ((spec.kernelArgs ?? []).some((a) => a.startsWith("crashkernel="))) {
+    makedumpfileEntries ??= programEntries(findMakedumpfile(), STAGE2_MAKEDUMPFILE);
+    extra.push(...await makedumpfileEntries);
+  }
+  return extra;
+}
+
+/** This run's UEFI flash images: the shared code image and a private copy of the variables. */
+async function uefiFirmware(spec: GuestCase, dir: string) {
+  if (spec.firmware !== "ovmf") return undefined;
+  const ovmf = findOvmf();
+  const vars = `${dir}/${spec.name}.OVMF_VARS.fd`;
+  await Deno.copyFile(ovmf.vars, vars);
+  return { code: ovmf.code, vars };
+}
+
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -159,7 +213,8 @@ export async function runGuestCase(spec: GuestCase): Promise<GuestRun> {
   } catch {
     throw new Error(`case ${spec.name}: script ${script} not found`);
   }
-  const timeoutMs = spec.timeoutMs ?? MAX_GUEST_TIMEOUT_MS;
+  const timeoutMs = spec.timeoutMs ??
+    (spec.firmware === "ovmf" ? MAX_UEFI_GUEST_TIMEOUT_MS : MAX_GUEST_TIMEOUT_MS);
   const ready = await prepare(spec.tool ?? true);
   const stage1Token = randomToken();
   const stage2Token = randomToken();
@@ -171,6 +226,7 @@ export async function runGuestCase(spec: GuestCase): Promise<GuestRun> {
     stage2Token,
     output: initrd,
     files: spec.files,
+    stage2Extra: await stage2Extras(spec),
     params: {
       KERNEL: GUEST_PATHS.kernel,
       INITRD: GUEST_PATHS.stage2Initrd,
@@ -187,6 +243,7 @@ export async function runGuestCase(spec: GuestCase): Promise<GuestRun> {
   };
   const append = ["console=ttyS0", "panic=-1", ...(spec.kernelArgs ?? [])].join(" ");
   const smp = Number(Deno.env.get("E2E_SMP") ?? DEFAULT_SMP);
+  const uefi = await uefiFirmware(spec, ready.workDir);
   const qemu = await runQemu({
     qemu: ready.assets.qemu,
     kernel: ready.assets.kernel,
@@ -197,8 +254,12 @@ export async function runGuestCase(spec: GuestCase): Promise<GuestRun> {
     timeoutMs,
     consoleLog: logs.console,
     resultsLog: logs.results,
+    uefi,
   });
-  if (Deno.env.get("E2E_KEEP") !== "1") await Deno.remove(initrd).catch(() => {});
+  if (Deno.env.get("E2E_KEEP") !== "1") {
+    await Deno.remove(initrd).catch(() => {});
+    if (uefi) await Deno.remove(uefi.vars).catch(() => {});
+  }
   const report = parseReport(qemu.results);
   const steps = report.stepOrder
     .map((name) => `${name}=${report.steps.get(name)?.ms}ms`)

@@ -161,7 +161,12 @@ export function shellAssignments(params: Record<string, string>): string {
  * if (!new TextDecoder().decode(bytes).includes("tok123")) throw new Error();
  * ```
  */
-export function stage2Archive(busybox: Uint8Array, init: string, token: string): Uint8Array {
+export function stage2Archive(
+  busybox: Uint8Array,
+  init: string,
+  token: string,
+  extra: readonly CpioEntry[] = [],
+): Uint8Array {
   const text = new TextEncoder();
   return newcArchive([
     { type: "directory", path: "/dev" },
@@ -170,7 +175,30 @@ export function stage2Archive(busybox: Uint8Array, init: string, token: string):
     { type: "symlink", path: "/bin/sh", target: "busybox" },
     { type: "file", path: "/init", data: text.encode(init), mode: 0o755 },
     { type: "file", path: STAGE2_TOKEN_FILE, data: text.encode(token + "\n") },
+    ...extra,
   ]);
+}
+
+/**
+ * Archive entries for a host program and every shared library it loads, at
+ * the same paths in the guest (for a second stage that runs it, such as
+ * makedumpfile in a crash kernel). Read into memory: meant for small tools.
+ *
+ * @example
+ * ```ts
+ * import { programEntries } from "./image.ts";
+ * const entries = await programEntries("/bin/sh", "/bin/tool");
+ * if (entries[0].path !== "/bin/tool" || entries[0].type !== "file") throw new Error();
+ * ```
+ */
+export async function programEntries(host: string, guest: string): Promise<CpioEntry[]> {
+  const files = [{ host, guest }, ...sharedLibraryClosure(host)];
+  return await Promise.all(files.map(async (f): Promise<CpioEntry> => ({
+    type: "file",
+    path: f.guest,
+    data: await Deno.readFile(f.host),
+    mode: 0o755,
+  })));
 }
 
 /** Inputs of {@link buildCaseImage}. */
@@ -189,6 +217,8 @@ export interface CaseImageInput {
   output: string;
   /** Host files to add to the first stage at `guest` paths, streamed (large files welcome). */
   files?: readonly { host: string; guest: string }[];
+  /** More entries for the second-stage initrd (see {@link programEntries}). */
+  stage2Extra?: readonly CpioEntry[];
 }
 
 /**
@@ -218,6 +248,7 @@ export async function buildCaseImage(input: CaseImageInput): Promise<void> {
     await Deno.readFile(input.busybox),
     await Deno.readTextFile(`${GUEST_DIR}stage2-init.sh`),
     input.stage2Token,
+    input.stage2Extra,
   );
   const casePart = newcArchive([
     { type: "file", path: GUEST_PATHS.caseScript, data: await Deno.readFile(input.caseScript) },

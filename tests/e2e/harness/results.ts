@@ -8,7 +8,8 @@
  * E2E-VALUE NAME=VALUE
  * E2E-CASE-END rc=N uptime=MS / E2E-STAGE1-END
  * E2E-STAGE2 token=T kernel=R uptime=S / E2E-CMDLINE<…> / E2E-CMDLINE-HEX hex
- * E2E-VMCORE size=N head=hex / E2E-VMCORE-OSRELEASE OSRELEASE=… / E2E-STAGE2-END
+ * E2E-VMCORE size=N head=hex / E2E-VMCORE-OSRELEASE OSRELEASE=…
+ * E2E-MAKEDUMPFILE rc=N seconds=A..B / E2E-MAKEDUMPFILE-ERR line / E2E-STAGE2-END
  * ```
  *
  * @module
@@ -41,9 +42,25 @@ export interface Stage2Report {
   /** Raw bytes of /proc/cmdline. */
   cmdlineBytes?: Uint8Array;
   /** /proc/vmcore facts, in a crash kernel. */
-  vmcore?: { size: number; head: Uint8Array; osrelease?: string };
+  vmcore?: {
+    size: number;
+    head: Uint8Array;
+    osrelease?: string;
+    /** `makedumpfile -F -l -d 31 /proc/vmcore`, when the crash initrd carries it. */
+    makedumpfile?: MakedumpfileResult;
+  };
   /** True once `E2E-STAGE2-END` was seen. */
   ended: boolean;
+}
+
+/** How makedumpfile ended on /proc/vmcore. */
+export interface MakedumpfileResult {
+  /** Its exit status. */
+  rc: number;
+  /** Guest uptime when it started and ended ("12.34..56.78"). */
+  seconds: string;
+  /** The last lines of its stderr. */
+  err: string[];
 }
 
 /** A parsed results log. */
@@ -104,8 +121,13 @@ function fields(text: string): Record<string, string> {
  *   "E2E-STEP-END load",
  *   "E2E-STAGE2 token=def kernel=6.1.0 uptime=1.5",
  *   "E2E-CMDLINE-HEX 783d310a",
+ *   "E2E-VMCORE size=4096 head=7f454c46",
+ *   "E2E-MAKEDUMPFILE rc=1 seconds=3.62..3.73",
+ *   "E2E-MAKEDUMPFILE-ERR makedumpfile Failed.",
  * ].join("\r\n"));
  * if (r.steps.get("load")?.err[0] !== "warning" || r.stage2?.cmdline !== "x=1") throw new Error();
+ * const mdf = r.stage2?.vmcore?.makedumpfile;
+ * if (mdf?.rc !== 1 || mdf.err[0] !== "makedumpfile Failed.") throw new Error(JSON.stringify(mdf));
  * ```
  */
 export function parseReport(text: string): GuestReport {
@@ -199,6 +221,15 @@ export function parseReport(text: string): GuestReport {
         if (vmcore && m) vmcore.osrelease = m[1];
         break;
       }
+      case "E2E-MAKEDUMPFILE": {
+        const vmcore = report.stage2?.vmcore;
+        const f = fields(rest);
+        if (vmcore) vmcore.makedumpfile = { rc: Number(f.rc), seconds: f.seconds ?? "", err: [] };
+        break;
+      }
+      case "E2E-MAKEDUMPFILE-ERR":
+        report.stage2?.vmcore?.makedumpfile?.err.push(rest);
+        break;
       case "E2E-STAGE2-END":
         if (report.stage2) report.stage2.ended = true;
         break;

@@ -19,6 +19,7 @@ import {
   kcoreTarget,
   vmcoreinfoTarget,
 } from "./crash.ts";
+import { efiHandoverTarget } from "./efi.ts";
 import { elfDynamicTarget } from "./elf_dynamic.ts";
 import { fdtChosenTarget, fdtTarget } from "./fdt.ts";
 import { efiSystabTarget, factsTarget, kjumpTarget } from "./host_text.ts";
@@ -42,6 +43,7 @@ export const TARGETS: readonly FuzzTarget<unknown>[] = [
   memorySourceTarget,
   factsTarget,
   efiSystabTarget,
+  efiHandoverTarget,
   kjumpTarget,
   cmdlineTarget,
   invocationTarget,
