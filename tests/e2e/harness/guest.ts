@@ -45,7 +45,7 @@ export interface GuestCase {
   kernelArgs?: string[];
   /** Whether the guest needs the tool (default true); false gives a busybox-only guest. */
   tool?: boolean;
-  /** Hard timeout (default and maximum 120 s; 300 s for UEFI guests). */
+  /** Hard timeout (default and maximum MAX_GUEST_TIMEOUT_MS, 360 s; 600 s for UEFI guests). */
   timeoutMs?: number;
   /** Guest RAM in MiB (default 2048). */
   memoryMiB?: number;
