@@ -16,6 +16,7 @@ export type {
   ImageCheck,
   ImageCheckInput,
   KernelFormat,
+  KernelModule,
   SegmentLoadInput,
 } from "./types.ts";
 

@@ -230,8 +230,8 @@ Deno.test("--dry-run calls nothing and prints the plan with the cmdline length",
 
 Deno.test("unknown -t type is a usage error", async () => {
   const sys = machine();
-  assert.equal(await runCli(["-l", KERNEL, "-t", "multiboot-x86"], sys), 1);
-  assert.match(sys.stderr, /unsupported kernel type 'multiboot-x86'/);
+  assert.equal(await runCli(["-l", KERNEL, "-t", "beoboot-x86"], sys), 1);
+  assert.match(sys.stderr, /unsupported kernel type 'beoboot-x86'/);
 });
 
 Deno.test("-p without a crash region: exit 254 with the crashkernel= hint, no syscall", async () => {

@@ -1,5 +1,6 @@
 /**
- * x86_64: its ABI and the kernel formats it boots.
+ * x86_64: its ABI and the kernel formats it boots: bzImage, then Multiboot2
+ * and Multiboot (Xen and other Multiboot kernels, kexec_load only).
  *
  * @module
  */
@@ -7,6 +8,7 @@
 import type { Architecture } from "../types.ts";
 import { X86_64_ABI } from "./abi.ts";
 import { BZIMAGE } from "./format_bzimage.ts";
+import { MULTIBOOT, MULTIBOOT2 } from "./multiboot/format.ts";
 
 /**
  * The x86_64 architecture.
@@ -17,4 +19,7 @@ import { BZIMAGE } from "./format_bzimage.ts";
  * if (X86_64.formats[0].name !== "bzImage") throw new Error();
  * ```
  */
-export const X86_64: Architecture = { ...X86_64_ABI, formats: [BZIMAGE] };
+export const X86_64: Architecture = {
+  ...X86_64_ABI,
+  formats: [BZIMAGE, MULTIBOOT2, MULTIBOOT],
+};
