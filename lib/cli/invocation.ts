@@ -37,6 +37,8 @@ export interface Invocation {
   readonly kernel?: string;
   /** Initrds in order (all of them are used). */
   readonly initrds: readonly string[];
+  /** `--module "FILE ARGS"` arguments, in order. */
+  readonly modules: readonly string[];
   /** --command-line/--append value (last one wins). */
   readonly commandLine?: string;
   /** --reuse-cmdline. */
@@ -140,7 +142,6 @@ const UNSUPPORTED: Record<string, string> = {
   "load-live-update": "Xen live update is not supported",
   "exec-live-update": "Xen live update is not supported",
   "dtb": "--dtb is not supported on this architecture's loaders yet",
-  "module": "multiboot modules are not supported",
 };
 
 /**
@@ -173,6 +174,7 @@ export function interpret(scan: ScanResult): Invocation {
   const seen = new Set<OptionId>();
   const warnings: string[] = [];
   const initrds: string[] = [];
+  const modules: string[] = [];
   const modes = new Map<string, string>();
   let commandLine: string | undefined;
   let type: string | undefined;
@@ -189,6 +191,10 @@ export function interpret(scan: ScanResult): Invocation {
       case "initrd":
         if (value === "") throw usageError(`option ${opt.spelled} needs a file name`);
         initrds.push(value);
+        break;
+      case "module":
+        if (value === "") throw usageError(`option ${opt.spelled} needs "FILE ARGS"`);
+        modules.push(value);
         break;
       case "command-line":
         commandLine = value;
@@ -264,6 +270,7 @@ export function interpret(scan: ScanResult): Invocation {
     statusImage: (has("load") && !crash ? "normal" : "crash") as "normal" | "crash",
     kernel,
     initrds,
+    modules,
     commandLine,
     reuseCmdline: has("reuse-cmdline"),
     syscall,

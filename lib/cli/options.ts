@@ -41,6 +41,7 @@ export type OptionId =
   | "load-syscall"
   | "auto-syscall"
   | "initrd"
+  | "module"
   | "command-line"
   | "reuse-cmdline"
   | "type"
@@ -173,6 +174,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     differs: "every --initrd is used, concatenated in order (kexec-tools keeps only the last)",
   },
   {
+    id: "module",
+    long: ["module"],
+    value: '"FILE ARGS"',
+    group: "image",
+    help: "Multiboot module (x86_64: Xen's dom0 kernel, its initrd, …): FILE is loaded and the " +
+      "kernel gets the whole string as the module's command line; repeat for more, in order",
+    differs: "module files are passed as they are (kexec-tools decompresses gzip'd ones)",
+  },
+  {
     id: "command-line",
     long: ["command-line", "append"],
     value: "STRING",
@@ -193,7 +203,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: "t",
     value: "TYPE",
     group: "image",
-    help: "kernel image type for kexec_load (x86_64: bzImage64, bzImage)",
+    help: "kernel image type for kexec_load (x86_64: bzImage64, bzImage, multiboot2-x86, " +
+      "multiboot-x86)",
   },
   {
     id: "mem-min",
@@ -362,7 +373,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     id: "unsupported",
-    long: ["dtb", "module"],
+    long: ["dtb"],
     value: "FILE",
     group: "compat",
     help: "refused with an explanation (not supported)",

@@ -113,6 +113,7 @@ function load(inv: Invocation, sys: System, rep: Reporter): void {
   const result = loadKernel(sys, {
     kernel: inv.kernel!,
     initrds: inv.initrds,
+    modules: inv.modules,
     cmdline,
     crash: inv.crash,
     syscall: inv.syscall,
