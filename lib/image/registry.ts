@@ -13,11 +13,12 @@ import {
   nativeFormatOf,
 } from "../arch/mod.ts";
 import { ExitCode, KexecError } from "../errors.ts";
+import { GZIP } from "./gzip.ts";
 import { describeContent } from "./magic.ts";
 import type { EmbeddedPart, UnwrapOptions, WrapperFormat } from "./types.ts";
 
 /** Wrappers, in probe order (compression first, then PE-based wrappers). */
-export const WRAPPERS: readonly WrapperFormat[] = [];
+export const WRAPPERS: readonly WrapperFormat[] = [GZIP];
 
 /** Most wrapper layers unwrapped around one kernel (a UKI holding a zboot holding gzip is 3). */
 export const MAX_UNWRAP_DEPTH = 4;
