@@ -63,9 +63,10 @@ export function kernelSegments(pieces: readonly KernelPiece[], pageSize: number)
       return { name, buf: group[0].bytes, mem, memsz };
     }
     // Pieces sharing a page, or starting inside one: one buffer with each at its offset.
-    const length = Math.max(...group.map((p) => p.paddr + p.bytes.length)) - mem;
+    const length = Math.max(...group.map((p) => p.bytes.length ? p.paddr + p.bytes.length : mem)) -
+      mem;
     const buf = new Uint8Array(length);
-    for (const p of group) buf.set(p.bytes, p.paddr - mem);
+    for (const p of group) if (p.bytes.length) buf.set(p.bytes, p.paddr - mem);
     return { name, buf, mem, memsz };
   });
 }
