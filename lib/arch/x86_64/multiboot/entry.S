@@ -3,7 +3,7 @@
  * page that takes the CPU from 64-bit long mode to the 32-bit protected mode
  * both Multiboot specifications ask for, then jumps to the kernel.
  *
- * It is chained after the purgatory page (purgatory.S): relocate_kernel jumps
+ * It is chained after the purgatory page (../purgatory.S): relocate_kernel jumps
  * to the purgatory in 64-bit long mode with paging on and an identity map of
  * RAM; the purgatory checks every segment's SHA-256 (this page included),
  * then jumps here in 64-bit mode with CS = 0x10, DS..GS = 0x18 from its own

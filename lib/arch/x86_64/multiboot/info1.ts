@@ -80,7 +80,17 @@ export interface Multiboot1InfoInput {
   readonly modules: readonly MultibootModuleInfo[];
 }
 
-/** The strings, encoded with their NULs, in buffer order; refuses a NUL inside one. */
+/**
+ * The strings as UTF-8 with a NUL each, in order. Throws a KexecError for a
+ * string with a NUL inside (the kernel would see it cut there).
+ *
+ * @example
+ * ```ts
+ * import { encodeStrings } from "./info1.ts";
+ * const [a, b] = encodeStrings(["é", ""]);
+ * if (a.join() !== "195,169,0" || b.join() !== "0") throw new Error();
+ * ```
+ */
 export function encodeStrings(strings: readonly string[]): Uint8Array[] {
   const enc = new TextEncoder();
   return strings.map((s) => {

@@ -50,8 +50,9 @@ export const MB2_TAG = {
   LOAD_BASE_ADDR: 21,
 } as const;
 
-/** Fixed part of the information (3.6.1) and of every tag (3.6.2). */
+/** Fixed part of the information: u32 total_size, u32 reserved (3.6.1). */
 export const MB2_INFO = { totalSize: 0, reserved: 4, size: 8 } as const;
+/** Every information tag starts with u32 type, u32 size (3.6.2). */
 export const MB2_TAG_HEADER = { type: 0, size: 4, length: 8 } as const;
 
 /** Tag layouts after the 8-byte tag header (3.6.3-3.6.20). */

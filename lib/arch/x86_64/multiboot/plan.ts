@@ -80,12 +80,18 @@ const BELOW_4GIB: AddressBound = {
   reason: "4 GiB: Multiboot addresses are 32-bit",
 };
 
-interface KernelFacts {
-  magic: number;
-  layout: KernelLayout;
-  relocatable?: Mb2Relocatable;
-  wantsEfi: boolean;
-  notes: string[];
+/** What {@link readMultibootKernel} found in a kernel. */
+export interface MultibootKernel {
+  /** EAX at entry for this version. */
+  readonly magic: number;
+  /** Where its bytes go, at its link addresses. */
+  readonly layout: KernelLayout;
+  /** Multiboot2's relocatable tag, if any. */
+  readonly relocatable?: Mb2Relocatable;
+  /** It asks for an EFI system table (Multiboot2 information type 11 or 12). */
+  readonly wantsEfi: boolean;
+  /** Lines for -d and --dry-run. */
+  readonly notes: readonly string[];
 }
 
 /**
@@ -108,7 +114,7 @@ export function readMultibootKernel(
   path: string,
   version: 1 | 2,
   haveEfi: boolean,
-): KernelFacts {
+): MultibootKernel {
   if (version === 1) {
     const h = parseMultiboot1Header(kernel, path);
     const layout = h.addresses
