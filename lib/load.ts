@@ -18,7 +18,7 @@ import { segmentTable } from "./plan/segment_table.ts";
 import { validateSegmentPlan } from "./plan/validate.ts";
 import type { FileLoadPlan, LoadPlan, SegmentLoadPlan, SyscallMode } from "./plan/types.ts";
 import { cmdlineTooLong } from "./arch/check.ts";
-import { architecture } from "./arch/mod.ts";
+import { architecture, type KernelFormat } from "./arch/mod.ts";
 import { requireKexecJump } from "./kjump.ts";
 import { fileDebugUnderLimit, lastLoadSpent, loadsLeft } from "./load_limits.ts";
 import type { Reporter } from "./report.ts";
@@ -37,6 +37,9 @@ export interface LoadRequest {
    * are not UTF-8 are carried as U+DC80..U+DCFF and reach the kernel unchanged
    * (lib/raw_text.ts; `decodeRaw` makes one from bytes).
    */
+  /** `--module "FILE ARGS"` arguments, in order (Multiboot kernels only). */
+  readonly modules?: readonly string[];
+  /** The resolved command line (see `resolveCmdline`). */
   readonly cmdline: string;
   /** Load the crash (kdump) image. */
   readonly crash: boolean;
@@ -141,6 +144,8 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     const resolved = resolveKernel(sys.mapFile(kernelFile), req.kernel, arch, { type: req.type });
     const kernelBytes = resolved.bytes;
     for (const line of resolved.notes) rep.debug(line);
+
+    const moduleFiles = openModules(sys, req, resolved.format, kernelBytes, opened);
 
     const initrdFiles = req.initrds.map((p) => {
       const f = sys.openFile(p, "initrd");
@@ -271,6 +276,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
         memMin: req.memMin,
         memMax: req.memMax,
         preserveContext: req.preserveContext,
+        modules: moduleFiles.map((m) => ({ ...m, bytes: sys.mapFile(m.file) })),
         facts,
       });
       validateSegmentPlan(plan, {
@@ -356,6 +362,41 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
 }
 
 /**
+ * Opens every `--module "FILE ARGS"` (FILE is the text before the first
+ * space) before any system call, and refuses modules for formats that do
+ * not take them.
+ */
+function openModules(
+  sys: System,
+  req: LoadRequest,
+  format: KernelFormat,
+  kernel: Uint8Array,
+  opened: OpenedFile[],
+): { path: string; cmdline: string; file: OpenedFile }[] {
+  const modules = req.modules ?? [];
+  if (modules.length > 0 && !format.takesModules) {
+    throw new KexecError(
+      `--module is for Multiboot kernels, not for kernel ${req.kernel} (${
+        format.describe(kernel)
+      })`,
+      { exitCode: ExitCode.USAGE, hint: "drop --module, or load a Multiboot kernel such as Xen" },
+    );
+  }
+  return modules.map((arg) => {
+    const path = arg.split(" ", 1)[0];
+    if (path === "") {
+      throw new KexecError(`--module '${arg}' names no file`, {
+        exitCode: ExitCode.USAGE,
+        hint: 'give --module "FILE ARGS", the file first',
+      });
+    }
+    const file = sys.openFile(path, "module");
+    opened.push(file);
+    return { path, cmdline: arg, file };
+  });
+}
+
+/**
  * Why kexec_load is out under lockdown, in the words every refusal uses:
  * "the kernel is locked down (integrity), which refuses kexec_load".
  */
@@ -431,7 +472,9 @@ function confirm(
   result: Omit<LoadResult, "used">,
 ): LoadResult {
   const state = parseFlag(sys.readText(req.crash ? PATHS.kexecCrashLoaded : PATHS.kexecLoaded));
-  const initrd = req.initrds.length === 0 ? "no initrd" : `initrd ${req.initrds.join(" + ")}`;
+  const modules = req.modules?.length ? `; ${req.modules.length} module(s)` : "";
+  const initrd = (req.initrds.length === 0 ? "no initrd" : `initrd ${req.initrds.join(" + ")}`) +
+    modules;
   const check = state === true ? "" : " (warning: sysfs does not show it as loaded)";
   rep.info(
     `loaded ${image(req.crash)} ${req.kernel} with ${used} (${initrd}; command line ` +

@@ -17,6 +17,7 @@ export type {
   ImageCheck,
   ImageCheckInput,
   KernelFormat,
+  KernelModule,
   SegmentLoadInput,
 } from "./types.ts";
 

@@ -46,6 +46,16 @@ export interface ImageCheckInput {
   readonly pageSize: number;
 }
 
+/** A `--module "FILE ARGS"` (Multiboot): the file's bytes and the string passed with it. */
+export interface KernelModule {
+  /** FILE, for notes and messages. */
+  readonly path: string;
+  /** The whole argument as given ("FILE ARGS"). */
+  readonly cmdline: string;
+  /** The file's bytes (a read-only mapping). */
+  readonly bytes: Uint8Array;
+}
+
 /** Inputs common to every kexec_load planner. */
 export interface SegmentLoadInput {
   readonly kernelPath: string;
@@ -63,6 +73,8 @@ export interface SegmentLoadInput {
   readonly preserveContext?: boolean;
   /** --dtb: a device tree file's bytes, for architectures that take one. */
   readonly dtb?: Uint8Array;
+  /** --module, in order, for formats that take modules ({@link KernelFormat.takesModules}). */
+  readonly modules?: readonly KernelModule[];
   readonly facts: HostFacts;
 }
 
@@ -86,6 +98,8 @@ export interface KernelFormat {
    * (auto mode then goes straight to kexec_load).
    */
   readonly fileLoad: true | string;
+  /** The format boots with `--module`s (Multiboot); others refuse them. */
+  readonly takesModules?: boolean;
   /** Reads what the plan needs through `sys` and plans a kexec_load (pure planners inside). */
   planSegments(sys: System, input: SegmentLoadInput): SegmentLoadPlan;
 }

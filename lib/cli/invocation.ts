@@ -55,6 +55,8 @@ export interface Invocation {
   readonly missingKernel: boolean;
   /** Initrds in order (all of them are used). */
   readonly initrds: readonly string[];
+  /** `--module "FILE ARGS"` arguments, in order (Multiboot kernels). */
+  readonly modules: readonly string[];
   /** --command-line/--append value (the last one wins), a raw string. */
   readonly commandLine?: string;
   /** --reuse-cmdline. */
@@ -88,6 +90,7 @@ export const DEFAULT_SYNC_TIMEOUT_MS = 30_000;
 /** Options (besides the action flags) gathered while kexec-tools' loop runs. */
 interface Gathered {
   initrds: string[];
+  modules: string[];
   commandLine?: string;
   reuseCmdline: boolean;
   type?: string;
@@ -146,6 +149,7 @@ export function interpret(scan: ScanResult, arch: Arch): Invocation {
   const state = initialState();
   const got: Gathered = {
     initrds: [],
+    modules: [],
     reuseCmdline: false,
     syncTimeoutMs: DEFAULT_SYNC_TIMEOUT_MS,
     noChecks: false,
@@ -219,6 +223,10 @@ function runOptionLoop(
       case "initrd":
         if (value === "") throw usageError(`option ${spelled} needs a file name`);
         got.initrds.push(value);
+        break;
+      case "module":
+        if (value === "") throw usageError(`option ${spelled} needs "FILE ARGS"`);
+        got.modules.push(value);
         break;
       case "command-line":
         got.commandLine = value;

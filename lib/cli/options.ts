@@ -42,6 +42,7 @@ export type OptionId =
   | "load-syscall"
   | "auto-syscall"
   | "initrd"
+  | "module"
   | "command-line"
   | "reuse-cmdline"
   | "type"
@@ -175,6 +176,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     differs: "every --initrd is used, concatenated in order (kexec-tools keeps only the last)",
   },
   {
+    id: "module",
+    long: ["module"],
+    value: '"FILE ARGS"',
+    group: "image",
+    help: "Multiboot module (x86_64: Xen's dom0 kernel, its initrd, …): FILE is loaded and the " +
+      "kernel gets the whole string as the module's command line; repeat for more, in order",
+    differs: "module files are passed as they are (kexec-tools decompresses gzip'd ones)",
+  },
+  {
     id: "command-line",
     long: ["command-line", "append"],
     value: "STRING",
@@ -195,7 +205,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "TYPE",
     group: "image",
     help: "kernel image type for kexec_load, by kexec-tools' names (x86_64: bzImage64, " +
-      "bzImage, elf-x86_64, multiboot-x86, ...; arm64: Image, vmlinuz, ...)",
+      "bzImage, multiboot2-x86, multiboot-x86, ...; arm64: Image, vmlinuz, ...)",
     differs: "only types this kexec has a planner for are loaded; others are refused unless " +
       "-s makes -t irrelevant; an unknown name is refused even with -s",
   },
@@ -351,7 +361,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     id: "compat",
-    long: ["dtb", "module"],
+    long: ["dtb"],
     value: "FILE",
     group: "compat",
     help: "kexec-tools loader options with a file argument",

@@ -144,6 +144,7 @@ function load(
   const result = loadKernel(sys, {
     kernel: inv.kernel!,
     initrds: inv.initrds,
+    modules: inv.modules,
     cmdline,
     crash: step.crash,
     syscall: inv.syscall,

@@ -13,11 +13,12 @@ import {
   nativeFormatOf,
 } from "../arch/mod.ts";
 import { ExitCode, KexecError } from "../errors.ts";
+import { GZIP } from "./gzip.ts";
 import { describeContent } from "./magic.ts";
 import type { EmbeddedPart, UnwrapOptions, WrapperFormat } from "./types.ts";
 
 /** Wrappers, in probe order (compression first, then PE-based wrappers). */
-export const WRAPPERS: readonly WrapperFormat[] = [];
+export const WRAPPERS: readonly WrapperFormat[] = [GZIP];
 
 /** Most wrapper layers unwrapped around one kernel (a UKI holding a zboot holding gzip is 3). */
 export const MAX_UNWRAP_DEPTH = 4;
@@ -104,7 +105,9 @@ export function resolveKernel(
   let image = bytes;
   let name = path;
   for (let depth = 0; depth <= MAX_UNWRAP_DEPTH; depth++) {
-    const native = nativeFormatOf(arch, image);
+    // -t may name a native format that is not the first to match (Xen carries
+    // both Multiboot headers; -t multiboot-x86 picks the older one).
+    const native = forcedNative(arch, forced, image) ?? nativeFormatOf(arch, image);
     const wrapper = native ? undefined : wrappers.find((w) => w.probe(image));
     // -t names the outermost wrapper, or the native format at the core.
     const forcedWrapper = forced !== undefined && wrappers.includes(forced as WrapperFormat);
@@ -128,6 +131,15 @@ export function resolveKernel(
     `kernel ${path} is wrapped more than ${MAX_UNWRAP_DEPTH} layers deep; refusing to unwrap further`,
     { hint: "unwrap it by hand and load the kernel inside" },
   );
+}
+
+function forcedNative(
+  arch: Architecture,
+  forced: KernelFormat | WrapperFormat | undefined,
+  image: Uint8Array,
+): KernelFormat | undefined {
+  const format = arch.formats.find((f) => f === forced);
+  return format?.probe(image) ? format : undefined;
 }
 
 function forcedFormat(

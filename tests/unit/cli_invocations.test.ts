@@ -292,7 +292,7 @@ const ROWS: readonly Row[] = [
     kexecTools: "load sync",
     ours: "load",
     ...SYNC,
-    warning: /--module has no effect on x86_64: there is no multiboot loader/,
+    fields: { modules: ["/boot/vmlinuz root=/dev/sda1", I] },
   },
   {
     source: "Heads: initrd/bin/kexec-boot (boot)",

@@ -95,7 +95,7 @@ Deno.test("unknown content: what it looks like and what was tried", () => {
   assert.throws(
     () => resolveKernel(new Uint8Array(4096), "/garbage", X86, { wrappers: [WRAP] }),
     kexecError(
-      /^cannot determine the kernel format of \/garbage: not a kernel image this tool recognises \(tried toy, bzImage\)$/,
+      /^cannot determine the kernel format of \/garbage: not a kernel image this tool recognises \(tried toy, bzImage, Multiboot2, Multiboot\)$/,
     ),
   );
   const xz = new Uint8Array(4096);
@@ -125,7 +125,15 @@ Deno.test("-t: known names pass, a disagreeing file is refused, unknown names ar
       /unsupported kernel type 'Image' for x86_64/.test(e.message) &&
       /known types: bzImage64, bzImage/.test(e.hint ?? ""),
   );
-  assert.deepEqual(typeNames(X86, [WRAP]), ["bzImage64", "bzImage", "toy"]);
+  assert.deepEqual(typeNames(X86, [WRAP]), [
+    "bzImage64",
+    "bzImage",
+    "multiboot2-x86",
+    "multiboot2",
+    "multiboot-x86",
+    "multiboot",
+    "toy",
+  ]);
   assert.equal(
     resolveKernel(arm64Image(), "/Image", ARM64, { type: "Image" }).format.name,
     "Image",

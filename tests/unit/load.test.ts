@@ -231,15 +231,15 @@ Deno.test("--dry-run calls nothing and prints the plan with the cmdline length",
 
 Deno.test("-t: kexec-tools' type names; no planner or unknown → exit 255 before any call", async () => {
   const none = machine();
-  assert.equal(await runCli(["-l", KERNEL, "-t", "multiboot-x86"], none), 255);
-  assert.match(none.stderr, /-t multiboot-x86: there is no multiboot loader here/);
+  assert.equal(await runCli(["-l", KERNEL, "-t", "beoboot-x86"], none), 255);
+  assert.match(none.stderr, /-t beoboot-x86: there is no beoboot loader here/);
   const unknown = machine();
   assert.equal(await runCli(["-s", "-l", KERNEL, "-t", "bogus"], unknown), 255);
   assert.match(unknown.stderr, /Unsupported kernel type bogus/);
   for (const sys of [none, unknown]) assert.deepEqual(sys.calls, []);
   // kexec_file_load ignores -t, as kexec-tools does; bzImage is the same planner.
   const file = machine();
-  assert.equal(await runCli(["-s", "-l", KERNEL, "-t", "multiboot-x86"], file), 0, file.stderr);
+  assert.equal(await runCli(["-s", "-l", KERNEL, "-t", "beoboot-x86"], file), 0, file.stderr);
   const legacy = machine();
   assert.equal(await runCli(["-c", "-l", KERNEL, "-tbzImage"], legacy), 0, legacy.stderr);
   assert.equal(legacy.callsOf("kexec_load").length, 1);

@@ -52,9 +52,6 @@ export const X86_64_CLI: ArchCli = {
     "args-elf": { noEffect: "it applies to ELF vmlinux images, which are not loaded here" },
     "args-linux": { noEffect: "it applies to ELF vmlinux images, which are not loaded here" },
     "args-none": { noEffect: "it applies to ELF vmlinux images, which are not loaded here" },
-    "module": {
-      noEffect: "there is no multiboot loader here (kexec-tools' bzImage64 loader ignores it too)",
-    },
     "real-mode": {
       refused: "16-bit entry is not supported: kernels are entered through the 64-bit entry",
       exitCode: 255,
@@ -65,9 +62,7 @@ export const X86_64_CLI: ArchCli = {
     },
   },
   unsupportedTypes: {
-    "multiboot2-x86": "there is no multiboot2 loader here",
     "elf-x86_64": "ELF vmlinux images are not loaded here",
-    "multiboot-x86": "there is no multiboot loader here",
     "elf-x86": "ELF vmlinux images are not loaded here",
     "beoboot-x86": "there is no beoboot loader here",
     "nbi-x86": "there is no NBI loader here",

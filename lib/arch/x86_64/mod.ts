@@ -1,5 +1,6 @@
 /**
- * x86_64: its ABI and the kernel formats it boots.
+ * x86_64: its ABI and the kernel formats it boots: bzImage, then Multiboot2
+ * and Multiboot (Xen and other Multiboot kernels, kexec_load only).
  *
  * @module
  */
@@ -8,6 +9,7 @@ import type { Architecture } from "../types.ts";
 import { X86_64_ABI } from "./abi.ts";
 import { X86_64_CLI } from "./cli.ts";
 import { BZIMAGE } from "./format_bzimage.ts";
+import { MULTIBOOT, MULTIBOOT2 } from "./multiboot/format.ts";
 
 /**
  * The x86_64 architecture.
@@ -18,4 +20,8 @@ import { BZIMAGE } from "./format_bzimage.ts";
  * if (X86_64.formats[0].name !== "bzImage") throw new Error();
  * ```
  */
-export const X86_64: Architecture = { ...X86_64_ABI, formats: [BZIMAGE], cli: X86_64_CLI };
+export const X86_64: Architecture = {
+  ...X86_64_ABI,
+  formats: [BZIMAGE, MULTIBOOT2, MULTIBOOT],
+  cli: X86_64_CLI,
+};

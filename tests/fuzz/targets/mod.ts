@@ -26,6 +26,7 @@ import { efiSystabTarget, factsTarget, kjumpTarget } from "./host_text.ts";
 import { checkImageTarget, resolveKernelTarget, setupHeaderTarget } from "./image_header.ts";
 import { hexAddressTarget, iomemTarget, memmapTarget, memorySourceTarget } from "./memory_text.ts";
 import { rawTextTarget } from "./raw_text.ts";
+import { multibootHeaderTarget, multibootInfoTarget, multibootPlanTarget } from "./multiboot.ts";
 
 /** The fuzzed parsers, in report order. */
 export const TARGETS: readonly FuzzTarget<unknown>[] = [
@@ -33,6 +34,9 @@ export const TARGETS: readonly FuzzTarget<unknown>[] = [
   resolveKernelTarget,
   checkImageTarget,
   bzImagePlanTarget,
+  multibootHeaderTarget,
+  multibootInfoTarget,
+  multibootPlanTarget,
   elfDynamicTarget,
   fdtTarget,
   fdtChosenTarget,
