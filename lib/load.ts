@@ -272,7 +272,8 @@ export async function loadKernel(
         crashRegion: plan.crashRegion,
         ramBytes: plan.ramBytes,
       });
-      return plan;
+      // What was unwrapped and how the initrd was made, before the placements.
+      return { ...plan, notes: [...inputs.notes, ...plan.notes] };
     };
 
     if (req.dryRun) {

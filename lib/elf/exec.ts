@@ -47,7 +47,8 @@ export const ET_EXEC = 2;
 export interface ElfLoad {
   /** File offset of the segment's bytes. */
   readonly offset: number;
-  readonly vaddr: number;
+  /** Virtual address (kernel addresses exceed 2^53, hence a bigint). */
+  readonly vaddr: bigint;
   /** Physical address: where a boot loader puts the segment. */
   readonly paddr: number;
   /** Bytes in the file. */
@@ -63,8 +64,8 @@ export interface ElfLoad {
 export interface ElfExecutable {
   readonly type: number;
   readonly machine: number;
-  /** `e_entry`. */
-  readonly entry: number;
+  /** `e_entry` (virtual or physical, depending on the architecture). */
+  readonly entry: bigint;
   /** Every PT_LOAD, in file order. */
   readonly loads: readonly ElfLoad[];
 }
@@ -148,7 +149,7 @@ export function readElfExecutable(bytes: Uint8Array, path: string): ElfExecutabl
     if (view.getUint32(at + PHDR.type, true) !== PT_LOAD) continue;
     const load: ElfLoad = {
       offset: u64(at + PHDR.offset, "p_offset"),
-      vaddr: u64(at + PHDR.vaddr, "p_vaddr"),
+      vaddr: view.getBigUint64(at + PHDR.vaddr, true),
       paddr: u64(at + PHDR.paddr, "p_paddr"),
       filesz: u64(at + PHDR.filesz, "p_filesz"),
       memsz: u64(at + PHDR.memsz, "p_memsz"),
@@ -173,7 +174,7 @@ export function readElfExecutable(bytes: Uint8Array, path: string): ElfExecutabl
   return {
     type: view.getUint16(EHDR.type, true),
     machine: view.getUint16(EHDR.machine, true),
-    entry: u64(EHDR.entry, "e_entry"),
+    entry: view.getBigUint64(EHDR.entry, true),
     loads,
   };
 }

@@ -54,6 +54,12 @@ export async function inflate(
   sink: ImageSink,
   options: InflateOptions,
 ): Promise<number> {
+  const cut = payload.codec === "zstd" ? zstdFramesProblem(payload.data) : undefined;
+  if (cut) {
+    throw new KexecError(`${options.what}: its zstd data is corrupt or truncated (${cut})`, {
+      hint: "the file is damaged; copy it again",
+    });
+  }
   const chunks = payload.codec === "xz"
     ? xzChunks(payload.data, options.what)
     : zlibChunks(payload);
@@ -154,4 +160,58 @@ function xzError(e: Error, what: string): Error {
     });
   }
   return new Error(XZ_CORRUPT[code] ?? e.message);
+}
+
+// zstd frame layout (RFC 8878 §3.1): node:zlib's zstd stream ends quietly on a
+// truncated frame, so the frames are walked first: headers and block sizes only.
+const ZSTD_MAGIC = 0xfd2fb528;
+const ZSTD_SKIPPABLE_MASK = 0xfffffff0;
+const ZSTD_SKIPPABLE = 0x184d2a50;
+const ZSTD_BLOCK_RLE = 1;
+const ZSTD_BLOCK_RESERVED = 3;
+
+/**
+ * Why `data` is not a sequence of complete zstd frames, or undefined when it
+ * is. Reads frame headers and block headers only (RFC 8878 §3.1.1).
+ *
+ * @example
+ * ```ts
+ * import { zstdFramesProblem } from "./decompress.ts";
+ * import { zstdCompressSync } from "node:zlib";
+ * const z = new Uint8Array(zstdCompressSync(new Uint8Array(100000).fill(1)));
+ * if (zstdFramesProblem(z) !== undefined) throw new Error(zstdFramesProblem(z));
+ * if (!zstdFramesProblem(z.subarray(0, z.length - 1))?.includes("ends early")) throw new Error();
+ * ```
+ */
+export function zstdFramesProblem(data: Uint8Array): string | undefined {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let at = 0;
+  for (let frame = 0; at < data.length; frame++) {
+    if (at + 4 > data.length) return `${data.length - at} stray bytes after frame ${frame}`;
+    const magic = view.getUint32(at, true);
+    if ((magic & ZSTD_SKIPPABLE_MASK) >>> 0 === ZSTD_SKIPPABLE) {
+      if (at + 8 > data.length) return `skippable frame ${frame} ends early`;
+      at += 8 + view.getUint32(at + 4, true);
+      if (at > data.length) return `skippable frame ${frame} ends early`;
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) return `no zstd frame at offset ${at}`;
+    if (at + 5 > data.length) return `frame ${frame} ends early`;
+    const fhd = data[at + 4];
+    if (fhd & 0x08) return `frame ${frame} sets a reserved header bit`;
+    const singleSegment = (fhd & 0x20) !== 0;
+    const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fhd >> 6];
+    at += 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 3] + fcsBytes;
+    for (let last = false; !last;) {
+      if (at + 3 > data.length) return `frame ${frame} ends early`;
+      const header = data[at] | data[at + 1] << 8 | data[at + 2] << 16;
+      last = (header & 1) !== 0;
+      const type = (header >> 1) & 3;
+      if (type === ZSTD_BLOCK_RESERVED) return `frame ${frame} has a block of reserved type`;
+      at += 3 + (type === ZSTD_BLOCK_RLE ? 1 : header >>> 3);
+    }
+    at += fhd & 0x04 ? 4 : 0;
+    if (at > data.length) return `frame ${frame} ends early`;
+  }
+  return undefined;
 }

@@ -82,14 +82,14 @@ function layout(bytes: Uint8Array, path: string): VmlinuxLayout {
       memsz: load.memsz,
     });
   }
-  if (elf.entry < base || elf.entry >= end) {
+  if (elf.entry < BigInt(base) || elf.entry >= BigInt(end)) {
     throw fail(
       path,
       `e_entry ${hex(elf.entry)} lies outside its PT_LOADs (${hex(base)}-${hex(end - 1)}); ` +
         "a vmlinux's entry is the physical address of startup_64",
     );
   }
-  return { elf, base, span: end - base, pieces, entryOffset: elf.entry - base };
+  return { elf, base, span: end - base, pieces, entryOffset: Number(elf.entry) - base };
 }
 
 /** The setup header a bzImage of protocol 2.15 would carry, at its boot_params offsets. */
