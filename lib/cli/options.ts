@@ -44,6 +44,7 @@ export type OptionId =
   | "command-line"
   | "reuse-cmdline"
   | "extra-file"
+  | "args-linux"
   | "uki-profile"
   | "type"
   | "mem-min"
@@ -361,7 +362,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     hidden: true,
   },
   {
-    id: "ignored",
+    id: "args-linux",
     long: ["args-linux"],
     group: "compat",
     help: "accepted: an ELF vmlinux always gets Linux boot parameters (boot_params in %rsi)",

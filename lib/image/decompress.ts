@@ -94,6 +94,14 @@ export async function inflate(
 
 async function* zlibChunks(payload: CompressedPayload): AsyncGenerator<Uint8Array> {
   const stream = payload.codec === "gzip" ? createGunzip() : createZstdDecompress();
+  // Deno 2.9's zstd stream throws corrupt-data errors from a process tick
+  // instead of emitting "error": catch exactly those while this stream runs
+  // and end the stream with them, so they surface below as a refusal.
+  const onUncaught = (event: ErrorEvent) => {
+    if (!/^Zstd decompress error/.test((event.error as Error)?.message ?? "")) return;
+    event.preventDefault();
+    stream.destroy(event.error as Error);
+  };
   const stop = new AbortController();
   const feed = (async () => {
     const data = payload.data;
@@ -106,9 +114,11 @@ async function* zlibChunks(payload: CompressedPayload): AsyncGenerator<Uint8Arra
   })().catch(() => {
     // Errors surface through the output side; an aborted feed is expected.
   });
+  globalThis.addEventListener("error", onUncaught);
   try {
     for await (const chunk of stream) yield chunk as Uint8Array;
   } finally {
+    globalThis.removeEventListener("error", onUncaught);
     stop.abort();
     stream.destroy();
     await feed;

@@ -127,18 +127,32 @@ export async function tinyVmlinux(): Promise<Uint8Array> {
         "",
       ].join("\n"),
     );
+    // Program headers as the kernel's vmlinux.lds.S declares them: no file
+    // header in any PT_LOAD, each output section in its own segment.
+    await Deno.writeTextFile(
+      `${dir}/k.lds`,
+      [
+        "ENTRY(startup_64)",
+        "PHDRS { text PT_LOAD; data PT_LOAD; }",
+        "SECTIONS {",
+        "  . = 0x1000000;",
+        "  .text : { *(.text) } :text",
+        "  . = 0x1200000;",
+        "  .data : { *(.data) } :data",
+        "  .bss : { *(.bss) } :data",
+        "  /DISCARD/ : { *(.note*) }",
+        "}",
+        "",
+      ].join("\n"),
+    );
     await pipeThrough("as", ["--64", "-o", `${dir}/k.o`, `${dir}/k.s`]);
     await pipeThrough("ld", [
       "-static",
       "-nostdlib",
       "-z",
-      "max-page-size=0x1000",
-      "-z",
       "noexecstack",
-      "-e",
-      "startup_64",
-      "-Ttext=0x1000000",
-      "-Tdata=0x1200000",
+      "-T",
+      `${dir}/k.lds`,
       "-o",
       `${dir}/vmlinux`,
       `${dir}/k.o`,
