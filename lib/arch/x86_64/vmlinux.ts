@@ -40,6 +40,8 @@ const MADE_UP_JUMP = 0x6a;
 /** ROOT_RDONLY, the root_flags default of header.S. */
 const ROOT_RDONLY = 1;
 const PAGE = 4096;
+/** x86_64's largest physical address space (MAXPHYADDR ≤ 52). */
+const PHYS_LIMIT = 2 ** 52;
 
 function fail(path: string, what: string): KexecError {
   return new KexecError(`kernel ${path}: ${what}`, {
@@ -75,6 +77,9 @@ function layout(bytes: Uint8Array, path: string): VmlinuxLayout {
       throw fail(path, `PT_LOAD at p_paddr ${hex(load.paddr)} overlaps the one before it`);
     }
     end = load.paddr + alignUp(load.memsz, PAGE);
+    if (end > PHYS_LIMIT) {
+      throw fail(path, `PT_LOAD at p_paddr ${hex(load.paddr)} ends beyond 2^52, past any RAM`);
+    }
     pieces.push({
       name: i === 0 ? "kernel" : `kernel.${i}`,
       buf: bytes.subarray(load.offset, load.offset + load.filesz),
