@@ -19,6 +19,8 @@ import type { CompressedPayload, ImageSink } from "./types.ts";
 
 /** Bytes handed to the decompressor at a time. */
 const INPUT_CHUNK = 1 << 20;
+/** Bytes the decompressor hands out at a time (node:zlib defaults to 16 KiB). */
+const OUTPUT_CHUNK = 1 << 20;
 const MiB = 1 << 20;
 
 /** What {@link inflate} needs besides the payload. */
@@ -93,7 +95,9 @@ export async function inflate(
 }
 
 async function* zlibChunks(payload: CompressedPayload): AsyncGenerator<Uint8Array> {
-  const stream = payload.codec === "gzip" ? createGunzip() : createZstdDecompress();
+  const stream = payload.codec === "gzip"
+    ? createGunzip({ chunkSize: OUTPUT_CHUNK })
+    : createZstdDecompress({ chunkSize: OUTPUT_CHUNK });
   // Deno 2.9's zstd stream throws corrupt-data errors from a process tick
   // instead of emitting "error": catch exactly those while this stream runs
   // and end the stream with them, so they surface below as a refusal.

@@ -134,3 +134,12 @@ Deno.test("a bomb given to the command: one line, exit 255, no syscall, the load
   assert.equal(sys.readText(PATHS.kexecLoaded), "1\n");
   assert.equal(sys.fds.size, 0, "every file and memfd is closed");
 });
+
+Deno.test("-s with a gzip'd kernel: the memfd it was inflated into is the kernel fd, no second copy", async () => {
+  const sys = machine({ [KERNEL]: await compress("gzip", kernel) });
+  assert.equal(await runCli(["-s", "-l", KERNEL], sys), 0, sys.stderr);
+  assert.deepEqual(sys.callsOf("memfd").map((m) => m.name), ["kexec-kernel-1"]);
+  const [call] = sys.callsOf("kexec_file_load");
+  assert.notEqual(call.kernelFd, 3, "not the compressed file's fd");
+  assert.equal(sys.fds.size, 0, "every file and memfd is closed");
+});
