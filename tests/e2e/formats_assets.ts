@@ -103,8 +103,8 @@ export function formatSamples(): Promise<FormatSamples> {
         () => Promise.resolve(markerArchive("/e2e-second-marker", "second-initrd")),
       ),
       hello: await cached(`${dir}/hello.txt`, () => Promise.resolve(text(`${HELLO}\n`))),
-      makedumpfile: await cached(`${dir}/makedumpfile.cpio`, async () => {
-        await writeArchive(makedumpfileEntries(), `${dir}/makedumpfile.cpio.tmp`);
+      makedumpfile: await cached(`${dir}/makedumpfile-2.cpio`, async () => {
+        await writeArchive(makedumpfileEntries(), `${dir}/makedumpfile-2.cpio.tmp`);
       }),
     };
   })();
@@ -147,6 +147,8 @@ async function* makedumpfileEntries(): AsyncGenerator<CpioEntry> {
     mode: 0o644,
     data: text([
       "if [ -e /proc/vmcore ]; then",
+      "  # makedumpfile writes a temporary copy of VMCOREINFO to $TMPDIR.",
+      "  mkdir -p /tmp && export TMPDIR=/tmp",
       "  mkfifo /dump.fifo",
       "  wc -c </dump.fifo >/dump.size &",
       "  /usr/bin/makedumpfile -F -l -d 31 /proc/vmcore >/dump.fifo 2>/dump.err",

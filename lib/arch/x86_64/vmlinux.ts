@@ -107,7 +107,9 @@ function madeUpHeader(l: VmlinuxLayout, relocatable: boolean): [SetupHeader, Uin
     version: MADE_UP_VERSION,
     syssize: 0,
     loadflags: LOADFLAGS.LOADED_HIGH,
-    xloadflags: XLF.KERNEL_64 | XLF.CAN_BE_LOADED_ABOVE_4G,
+    // XLF_5LEVEL too: a vmlinux cannot declare it, and one that runs under a
+    // 5-level kernel of its distribution is built with CONFIG_X86_5LEVEL.
+    xloadflags: XLF.KERNEL_64 | XLF.CAN_BE_LOADED_ABOVE_4G | XLF.FIVE_LEVEL,
     initrdAddrMax: 0x7fffffff,
     kernelAlignment: RELOCATION_ALIGN,
     relocatableKernel: relocatable,
@@ -215,9 +217,9 @@ export function vmlinuxKernel(bytes: Uint8Array, path: string, relocate: boolean
 }
 
 /**
- * Checks a vmlinux before any system call: the program headers, the
- * command line against COMMAND_LINE_SIZE, and 5-level paging, which a
- * vmlinux cannot declare support for.
+ * Checks a vmlinux before any system call: the program headers and the
+ * command line against COMMAND_LINE_SIZE. Under 5-level paging a note says
+ * what cannot be checked: a vmlinux cannot declare that it supports it.
  *
  * @example
  * ```ts
@@ -232,15 +234,15 @@ export function vmlinuxKernel(bytes: Uint8Array, path: string, relocate: boolean
  */
 export function checkVmlinux(input: ImageCheckInput): ImageCheck {
   const l = layout(input.bytes, input.path);
-  if (input.wideUserAddresses) {
-    throw fail(
-      input.path,
-      "this machine runs with 5-level paging, and a vmlinux cannot say whether it supports it",
-    );
-  }
   const max = X86_COMMAND_LINE_SIZE - 1;
   return {
     notes: [
+      ...(input.wideUserAddresses
+        ? [
+          "5-level paging is on: the vmlinux must be built with CONFIG_X86_5LEVEL, which it " +
+          "cannot declare (distribution kernels are)",
+        ]
+        : []),
       `vmlinux: ${l.pieces.length} PT_LOADs, p_paddr ${hex(l.base)}-${
         hex(l.base + l.span - 1)
       }, e_entry ${hex(l.elf.entry)}`,

@@ -124,13 +124,9 @@ function fromHex(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
 }
 
-// The xz decoder's WebAssembly is compiled on first use, which takes longer
-// than an input's time bound on a loaded machine: do it once, before any input.
-await inflate({ codec: "xz", data: fromHex(XZ_64_ZEROS) }, {
-  write: () => {},
-  finish: () => new Uint8Array(0),
-  discard: () => {},
-}, { limit: 1 << 10, what: "warm-up" });
+// The xz decoder is imported on first use, which can take longer than an
+// input's time bound on a loaded machine: start the import when the target loads.
+import("xz-decompress").catch(() => {});
 
 /** inflate: output within the limit and exactly what reached the sink, or a KexecError. */
 export const decompressTarget = defineTarget<{ codec: Codec; data: Uint8Array }>({
