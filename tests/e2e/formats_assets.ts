@@ -103,8 +103,8 @@ export function formatSamples(): Promise<FormatSamples> {
         () => Promise.resolve(markerArchive("/e2e-second-marker", "second-initrd")),
       ),
       hello: await cached(`${dir}/hello.txt`, () => Promise.resolve(text(`${HELLO}\n`))),
-      makedumpfile: await cached(`${dir}/makedumpfile-2.cpio`, async () => {
-        await writeArchive(makedumpfileEntries(), `${dir}/makedumpfile-2.cpio.tmp`);
+      makedumpfile: await cached(`${dir}/makedumpfile-3.cpio`, async () => {
+        await writeArchive(makedumpfileEntries(), `${dir}/makedumpfile-3.cpio.tmp`);
       }),
     };
   })();
@@ -151,8 +151,10 @@ async function* makedumpfileEntries(): AsyncGenerator<CpioEntry> {
       "  mkdir -p /tmp && export TMPDIR=/tmp",
       "  mkfifo /dump.fifo",
       "  wc -c </dump.fifo >/dump.size &",
+      "  started=$(cut -d' ' -f1 /proc/uptime)",
       "  /usr/bin/makedumpfile -F -l -d 31 /proc/vmcore >/dump.fifo 2>/dump.err",
       '  report "E2E-VALUE makedumpfile_rc=$?"',
+      "  report \"E2E-VALUE makedumpfile_seconds=$started..$(cut -d' ' -f1 /proc/uptime)\"",
       "  wait",
       '  report "E2E-VALUE makedumpfile_bytes=$(cat /dump.size)"',
       '  while IFS= read -r l; do report "E2E-VALUE makedumpfile_err=$l"; done </dump.err',

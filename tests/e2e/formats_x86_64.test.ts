@@ -16,8 +16,14 @@ import { formatSamples, HELLO, UKI_CMDLINE } from "./formats_assets.ts";
 const KEXEC_APPEND = `console=ttyS0 panic=-1 e2e.fmt="a b" x=1`;
 const CRASH_APPEND = "console=ttyS0 panic=-1 irqpoll nr_cpus=1 reset_devices e2e.kdump=1";
 const ELFCOREHDR_ARG = /(^| )elfcorehdr=\S+( |$)/;
-/** Quiet runs take 35-45 s (boot, loads, second kernel); three times that, capped at 120 s. */
+/** Quiet runs take 30-40 s (boot, loads, second kernel); three times that, capped at 120 s. */
 const BOOT_TIMEOUT_MS = 120_000;
+/**
+ * Crash guests get less RAM: makedumpfile's time grows with the memory it
+ * filters (-d 31 walks every page descriptor), and 1.25 GiB still holds the
+ * first stage, the vmlinux and a 256 MiB crash region.
+ */
+const CRASH_GUEST = { kernelArgs: ["crashkernel=256M"], memoryMiB: 1280 };
 
 const guest = {
   gzip: "/e2e/vmlinuz.gz",
