@@ -212,7 +212,7 @@ Deno.test("e2e x86_64 formats: crash kernel from a UKI (-s -p, as kdumpctl): mak
       MAKEDUMPFILE: guest.makedumpfile,
     },
     ["uki", "makedumpfile"],
-    { kernelArgs: ["crashkernel=256M"] },
+    CRASH_GUEST,
   );
   await checker(t, run)(
     "-s -p loads the UKI; sysrq-c boots it; makedumpfile -d 31 exits 0",
@@ -241,7 +241,7 @@ Deno.test("e2e x86_64 formats: crash kernel from an ELF vmlinux (-p --args-linux
       MAKEDUMPFILE: guest.makedumpfile,
     },
     ["vmlinux", "makedumpfile"],
-    { kernelArgs: ["crashkernel=256M"] },
+    CRASH_GUEST,
   );
   await checker(t, run)(
     "-p loads the vmlinux moved into the crash region; makedumpfile -d 31 exits 0",
