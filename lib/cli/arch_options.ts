@@ -55,7 +55,7 @@ export function compatOption(
  * ```ts
  * import { checkType } from "./arch_options.ts";
  * if (checkType("bzImage", "auto", "x86_64") !== "bzImage") throw new Error();
- * if (checkType("elf-x86_64", "file", "x86_64") !== undefined) throw new Error();
+ * if (checkType("nbi-x86", "file", "x86_64") !== undefined) throw new Error();
  * ```
  */
 export function checkType(

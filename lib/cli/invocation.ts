@@ -20,6 +20,7 @@
 import type { Arch } from "../abi.ts";
 import { architecture } from "../arch/mod.ts";
 import { ExitCode, KexecError, usageError } from "../errors.ts";
+import { parseExtraFile } from "../initramfs/compose.ts";
 import { checkType, compatOption } from "./arch_options.ts";
 import { scanArgs, type ScanResult } from "./getopt.ts";
 import { UNSUPPORTED_REASONS } from "./options.ts";
@@ -61,6 +62,10 @@ export interface Invocation {
   readonly commandLine?: string;
   /** --reuse-cmdline. */
   readonly reuseCmdline: boolean;
+  /** --extra-file HOST[:GUEST], in order. */
+  readonly extraFiles: readonly { readonly host: string; readonly guest: string }[];
+  /** --uki-profile N. */
+  readonly ukiProfile?: number;
   /** Syscall choice (default auto). */
   readonly syscall: SyscallMode;
   /** -t TYPE when a kexec_load planner serves it. */
@@ -91,6 +96,8 @@ export const DEFAULT_SYNC_TIMEOUT_MS = 30_000;
 interface Gathered {
   initrds: string[];
   modules: string[];
+  extraFiles: { host: string; guest: string }[];
+  ukiProfile?: number;
   commandLine?: string;
   reuseCmdline: boolean;
   type?: string;
@@ -150,6 +157,7 @@ export function interpret(scan: ScanResult, arch: Arch): Invocation {
   const got: Gathered = {
     initrds: [],
     modules: [],
+    extraFiles: [],
     reuseCmdline: false,
     syncTimeoutMs: DEFAULT_SYNC_TIMEOUT_MS,
     noChecks: false,
@@ -234,6 +242,19 @@ function runOptionLoop(
       case "reuse-cmdline":
         got.reuseCmdline = true;
         break;
+      case "extra-file":
+        if (value === "") throw usageError(`option ${spelled} needs a file name`);
+        got.extraFiles.push(parseExtraFile(value));
+        break;
+      case "uki-profile":
+        if (!/^\d{1,4}$/.test(value)) {
+          throw usageError(
+            `option ${spelled}: '${value}' is not a profile number`,
+            "give 0, 1, 2, … as systemd-stub numbers profiles (@0 is the default)",
+          );
+        }
+        got.ukiProfile = Number(value);
+        break;
       case "type":
         got.type = value;
         break;
@@ -259,6 +280,12 @@ function runOptionLoop(
         break;
       case "compat":
         compatOption(long ?? spelled, spelled, arch, got.warnings, got.refusals);
+        break;
+      case "args-linux":
+        // What an ELF vmlinux always gets where one is loaded; elsewhere a compat option.
+        if (cli.effects["args-linux"]) {
+          compatOption("args-linux", spelled, arch, got.warnings, got.refusals);
+        }
         break;
       case "hotplug":
         got.warnings.push(

@@ -45,6 +45,9 @@ export type OptionId =
   | "module"
   | "command-line"
   | "reuse-cmdline"
+  | "extra-file"
+  | "args-linux"
+  | "uki-profile"
   | "type"
   | "mem-min"
   | "mem-max"
@@ -199,15 +202,33 @@ export const OPTIONS: readonly OptionSpec[] = [
       "byte kept; --append text is added after one space",
   },
   {
+    id: "extra-file",
+    long: ["extra-file"],
+    value: "HOST[:GUEST]",
+    group: "image",
+    help: "add file HOST to the initrd as GUEST (an absolute path; default: HOST's path) in a " +
+      "newc archive built in memory, after every other initrd; repeatable",
+    differs: "not in kexec-tools",
+  },
+  {
+    id: "uki-profile",
+    long: ["uki-profile"],
+    value: "N",
+    group: "image",
+    help: "use profile @N of a multi-profile UKI (default 0, as systemd-stub)",
+    differs: "not in kexec-tools",
+  },
+  {
     id: "type",
     long: ["type"],
     short: "t",
     value: "TYPE",
     group: "image",
-    help: "kernel image type for kexec_load, by kexec-tools' names (x86_64: bzImage64, " +
-      "bzImage, multiboot2-x86, multiboot-x86, ...; arm64: Image, vmlinuz, ...)",
-    differs: "only types this kexec has a planner for are loaded; others are refused unless " +
-      "-s makes -t irrelevant; an unknown name is refused even with -s",
+    help: "insist on a kernel format, refused when the content disagrees; kexec-tools' names " +
+      "(x86_64: bzImage64, bzImage, multiboot2-x86, multiboot-x86, elf-x86_64; any: gzip, " +
+      "zstd, xz, zboot, uki); the default detects it by content",
+    differs: "applies to both system calls (kexec-tools ignores it for kexec_file_load); its " +
+      "names without a format here are refused unless -s, an unknown name even with -s",
   },
   {
     id: "mem-min",
@@ -331,6 +352,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   // kexec-tools' architecture and loader options: what each does here depends
   // on the architecture (lib/arch/<arch>/cli.ts); the man page lists it.
   {
+    id: "args-linux",
+    long: ["args-linux"],
+    group: "compat",
+    help: "accepted: an ELF vmlinux always gets Linux boot parameters (x86_64: boot_params in " +
+      "%rsi); elsewhere as the architecture's table says",
+    hidden: true,
+  },
+  {
     id: "compat",
     long: [
       "elf32-core-headers",
@@ -342,7 +371,6 @@ export const OPTIONS: readonly OptionSpec[] = [
       "reuse-video-type",
       "pass-memmap-cmdline",
       "args-elf",
-      "args-linux",
       "args-none",
       "real-mode",
       "entry-32bit",

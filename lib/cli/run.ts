@@ -106,7 +106,7 @@ async function runStep(
       return undefined;
     }
     case "load":
-      load(inv, step, sys, rep);
+      await load(inv, step, sys, rep);
       if (inv.implicitLoad && !inv.dryRun) {
         rep.info("no action given: loaded only; boot it with 'kexec -e' or 'systemctl kexec'");
       }
@@ -129,23 +129,31 @@ async function runStep(
   }
 }
 
-function load(
+async function load(
   inv: Invocation,
   step: Extract<Step, { kind: "load" }>,
   sys: System,
   rep: Reporter,
-): void {
-  const cmdline = resolveCmdline({
-    commandLine: inv.commandLine,
-    reuse: inv.reuseCmdline,
-    procCmdline: inv.reuseCmdline ? sys.readBytes(PATHS.procCmdline, PROC_CMDLINE_MAX) : undefined,
-    crash: step.crash,
-  });
-  const result = loadKernel(sys, {
+): Promise<void> {
+  // No --append, --command-line or --reuse-cmdline: the image's embedded line, if any.
+  const given = inv.commandLine !== undefined || inv.reuseCmdline;
+  const cmdline = given
+    ? resolveCmdline({
+      commandLine: inv.commandLine,
+      reuse: inv.reuseCmdline,
+      procCmdline: inv.reuseCmdline
+        ? sys.readBytes(PATHS.procCmdline, PROC_CMDLINE_MAX)
+        : undefined,
+      crash: step.crash,
+    })
+    : undefined;
+  const result = await loadKernel(sys, {
     kernel: inv.kernel!,
     initrds: inv.initrds,
     modules: inv.modules,
     cmdline,
+    extraFiles: inv.extraFiles,
+    ukiProfile: inv.ukiProfile,
     crash: step.crash,
     syscall: inv.syscall,
     dryRun: inv.dryRun,

@@ -10,7 +10,7 @@
  */
 
 import type { Arch } from "../../lib/abi.ts";
-import type { OpenedFile, Output, System } from "../../lib/sys/system.ts";
+import type { MemfdWriter, OpenedFile, Output, System } from "../../lib/sys/system.ts";
 
 /** What was corrupted, for assertions. */
 export interface Corruption {
@@ -105,11 +105,8 @@ export class CorruptingSystem implements System {
   openFile(path: string, role: string): OpenedFile {
     return this.#inner.openFile(path, role);
   }
-  concatFiles(files: readonly OpenedFile[], name: string): OpenedFile {
-    return this.#inner.concatFiles(files, name);
-  }
-  memfdFrom(bytes: Uint8Array, name: string): OpenedFile {
-    return this.#inner.memfdFrom(bytes, name);
+  createMemfd(name: string): MemfdWriter {
+    return this.#inner.createMemfd(name);
   }
   close(file: OpenedFile): void {
     this.#inner.close(file);

@@ -28,8 +28,8 @@ import {
 const SETUP_EFI = 4;
 
 /** The kexec_load plan of `kexec -c [-p]` on `sys` (a dry run: nothing is called). */
-function plan(sys: FakeSystem, crash = false): SegmentLoadPlan {
-  const r = loadKernel(sys, {
+async function plan(sys: FakeSystem, crash = false): Promise<SegmentLoadPlan> {
+  const r = await loadKernel(sys, {
     kernel: KERNEL,
     initrds: [],
     cmdline: "console=ttyS0",
@@ -104,37 +104,37 @@ function expectEfiHandedOver(p: SegmentLoadPlan): void {
   assert.ok(efi[0].data.subarray(32).every((b) => b === 0), "reserved words zero");
 }
 
-Deno.test("UEFI -c -l: efi_info, the runtime map and SETUP_EFI, as the kernel's loader passes them", () => {
-  const p = plan(uefiMachine());
+Deno.test("UEFI -c -l: efi_info, the runtime map and SETUP_EFI, as the kernel's loader passes them", async () => {
+  const p = await plan(uefiMachine());
   expectEfiHandedOver(p);
   assert.ok(
     p.notes.some((n) => /EFI: runtime services handed over: 8 runtime-map regions/.test(n)),
   );
 });
 
-Deno.test("UEFI -c -l: screen_info describes the EFI framebuffer; type_of_loader is kexec's 0xD0", () => {
-  const { bp, v } = bootParams(plan(uefiMachine()));
+Deno.test("UEFI -c -l: screen_info describes the EFI framebuffer; type_of_loader is kexec's 0xD0", async () => {
+  const { bp, v } = bootParams(await plan(uefiMachine()));
   assert.deepEqual(bp.subarray(0, 0x40), ovmfBootParams().subarray(0, 0x40), "as booted");
   assert.equal(bp[0x0f], 0x70, "VIDEO_TYPE_EFI");
   assert.equal(v.getUint32(0x18, true), 0xc0000000, "lfb_base (efifb holds it there)");
   assert.equal(bp[0x210], 0xd0);
 });
 
-Deno.test("UEFI -c -p: the crash kernel gets EFI too, so no acpi_rsdp= on its command line", () => {
+Deno.test("UEFI -c -p: the crash kernel gets EFI too, so no acpi_rsdp= on its command line", async () => {
   // Protocol 2.13 predates acpi_rsdp_addr: without EFI such a kernel would need acpi_rsdp=.
   const old = (xloadflags: number) => ({
     [KERNEL]: syntheticKernel({ version: 0x020d, xloadflags }),
   });
-  const p = plan(uefiMachine(old(0x7f)), true);
+  const p = await plan(uefiMachine(old(0x7f)), true);
   expectEfiHandedOver(p);
   assert.doesNotMatch(p.cmdline, /acpi_rsdp=/);
   assert.equal(bootParams(p).bp[0x0f], 0x70, "screen_info for the crash kernel's console");
-  const noEfi = plan(uefiMachine(old(0x7f & ~0x10)), true);
+  const noEfi = await plan(uefiMachine(old(0x7f & ~0x10)), true);
   assert.match(noEfi.cmdline, / acpi_rsdp=0x7f77d014$/, "without EFI it finds ACPI this way");
 });
 
-Deno.test("BIOS machine: efi_info and screen_info zero, no SETUP_EFI, nothing said about EFI", () => {
-  const p = plan(machine());
+Deno.test("BIOS machine: efi_info and screen_info zero, no SETUP_EFI, nothing said about EFI", async () => {
+  const p = await plan(machine());
   const { bp } = bootParams(p);
   assert.ok(bp.subarray(0x1c0, 0x1e0).every((b) => b === 0));
   assert.ok(bp.subarray(0, 0x40).every((b) => b === 0));
@@ -142,9 +142,9 @@ Deno.test("BIOS machine: efi_info and screen_info zero, no SETUP_EFI, nothing sa
   assert.ok(!p.notes.some((n) => /^EFI/.test(n)));
 });
 
-Deno.test("UEFI: a kernel without XLF_EFI_KEXEC boots as on a BIOS machine, and -d says why", () => {
+Deno.test("UEFI: a kernel without XLF_EFI_KEXEC boots as on a BIOS machine, and -d says why", async () => {
   const sys = uefiMachine({ [KERNEL]: syntheticKernel({ xloadflags: 0x7f & ~0x10 }) });
-  const p = plan(sys);
+  const p = await plan(sys);
   assert.ok(bootParams(p).bp.subarray(0x1c0, 0x1e0).every((b) => b === 0));
   assert.ok(!setupData(p).some((n) => n.type === SETUP_EFI));
   assert.ok(
@@ -207,7 +207,7 @@ Deno.test("screen_info: a moved framebuffer follows efifb; a 64-bit base uses ex
   assert.equal(planScreenInfo(text, undefined).bytes, undefined);
 });
 
-Deno.test("UEFI with 150 e820 entries: RNG_SEED, SETUP_E820_EXT and SETUP_EFI chained, map after them", () => {
+Deno.test("UEFI with 150 e820 entries: RNG_SEED, SETUP_E820_EXT and SETUP_EFI chained, map after them", async () => {
   // EFI firmware fragments maps; 149 small ranges below 1 GiB and the real RAM above.
   const files: Record<string, string | { dir: string[] }> = {};
   const dir = "/sys/firmware/memmap";
@@ -222,7 +222,7 @@ Deno.test("UEFI with 150 e820 entries: RNG_SEED, SETUP_E820_EXT and SETUP_EFI ch
   files[`${dir}/${n - 1}/end`] = "0x7fffffff\n";
   files[`${dir}/${n - 1}/type`] = "System RAM\n";
   files[dir] = { dir: Array.from({ length: n }, (_, i) => String(i)) };
-  const p = plan(uefiMachine(files));
+  const p = await plan(uefiMachine(files));
   const nodes = setupData(p);
   assert.deepEqual(nodes.map((x) => x.type), [9, 1, SETUP_EFI]);
   assert.equal(bootParams(p).bp[0x1e8], 128);

@@ -43,8 +43,8 @@ function mbMachine(extra: Record<string, Uint8Array | string | undefined> = {}) 
   });
 }
 
-function load(req: Partial<LoadRequest>, sys = mbMachine()): SegmentLoadPlan {
-  const result = loadKernel(sys, {
+async function load(req: Partial<LoadRequest>, sys = mbMachine()): Promise<SegmentLoadPlan> {
+  const result = await loadKernel(sys, {
     kernel: XEN,
     initrds: [],
     cmdline: "",
@@ -67,8 +67,8 @@ const u32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).
 const u64 = (b: Uint8Array, at: number) =>
   Number(new DataView(b.buffer, b.byteOffset).getBigUint64(at, true));
 
-Deno.test("Xen (gzip'd, Multiboot2, relocatable): kernel high, modules, information, chain of entries", () => {
-  const plan = load({
+Deno.test("Xen (gzip'd, Multiboot2, relocatable): kernel high, modules, information, chain of entries", async () => {
+  const plan = await load({
     cmdline: "console=com1 dom0_mem=512M",
     modules: [`${DOM0} console=hvc0 x="a b"`, RD],
   });
@@ -129,8 +129,8 @@ Deno.test("Xen (gzip'd, Multiboot2, relocatable): kernel high, modules, informat
   for (const s of plan.segments) assert.ok(s.mem + s.memsz <= 2 ** 32, `${s.name} below 4 GiB`);
 });
 
-Deno.test("-t multiboot-x86 boots Xen's other header: Multiboot, at its link address", () => {
-  const plan = load({ type: "multiboot-x86", modules: [DOM0] });
+Deno.test("-t multiboot-x86 boots Xen's other header: Multiboot, at its link address", async () => {
+  const plan = await load({ type: "multiboot-x86", modules: [DOM0] });
   assert.equal(segment(plan, "kernel").mem, 0x200000);
   const mbEntry = segment(plan, "mb_entry");
   assert.equal(u32(mbEntry.buf, entry.MB_ENTRY_MAGIC_OFFSET), 0x2badb002);
@@ -140,8 +140,8 @@ Deno.test("-t multiboot-x86 boots Xen's other header: Multiboot, at its link add
   assert.equal(plan.cmdline, XEN, "no --append: just the path");
 });
 
-Deno.test("a flat Multiboot kernel (a.out kludge) is loaded at its address with its bss; -i: no checks", () => {
-  const plan = load({ kernel: FLAT, noChecks: true, cmdline: "x=1" });
+Deno.test("a flat Multiboot kernel (a.out kludge) is loaded at its address with its bss; -i: no checks", async () => {
+  const plan = await load({ kernel: FLAT, noChecks: true, cmdline: "x=1" });
   const kernel = segment(plan, "kernel");
   assert.deepEqual([kernel.mem, kernel.memsz, kernel.buf.length], [0x100000, 0x3000, 0x1234]);
   assert.equal(u32(segment(plan, "mb_entry").buf, entry.MB_ENTRY_ENTRY_OFFSET), 0x100040);
@@ -151,7 +151,7 @@ Deno.test("a flat Multiboot kernel (a.out kludge) is loaded at its address with 
   assert.equal(segment(plan, "mb_info").memsz, 4096, "no stack page without checks");
 });
 
-Deno.test("the EFI system table is passed when requested and the machine booted through EFI", () => {
+Deno.test("the EFI system table is passed when requested and the machine booted through EFI", async () => {
   const k = elfKernel({
     bits: 32,
     entry: 0x100000,
@@ -163,13 +163,16 @@ Deno.test("the EFI system table is passed when requested and the machine booted 
   v.setUint32(0x1c0, 0x34364c45, true); // "EL64"
   v.setUint32(0x1c4, 0x7f9e0018, true);
   v.setUint32(0x1d8, 0x1, true); // efi_systab_hi
-  const withEfi = load({ kernel: "/k" }, mbMachine({ "/k": k, [PATHS.bootParams]: bootParams }));
+  const withEfi = await load(
+    { kernel: "/k" },
+    mbMachine({ "/k": k, [PATHS.bootParams]: bootParams }),
+  );
   const tags = mb2Tags(segment(withEfi, "mb_info").buf);
   assert.equal(u64(segment(withEfi, "mb_info").buf, tags.get(12)! + 8), 0x17f9e0018);
-  const bios = load({ kernel: "/k" }, mbMachine({ "/k": k }));
+  const bios = await load({ kernel: "/k" }, mbMachine({ "/k": k }));
   assert.deepEqual([...mb2Tags(segment(bios, "mb_info").buf).keys()], [1, 2, 4, 6, 0]);
   // Not requested: not passed, even on EFI (Xen's header does not ask).
-  const xen = load({}, mbMachine({ [PATHS.bootParams]: bootParams }));
+  const xen = await load({}, mbMachine({ [PATHS.bootParams]: bootParams }));
   assert.ok(!mb2Tags(segment(xen, "mb_info").buf).has(12));
 });
 

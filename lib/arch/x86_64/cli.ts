@@ -49,9 +49,12 @@ export const X86_64_CLI: ArchCli = {
     },
     "noefi": { noEffect: "boot_params are built from scratch; no EFI runtime data is passed" },
     "reuse-video-type": { noEffect: "boot_params are built from scratch; no video mode is set" },
-    "args-elf": { noEffect: "it applies to ELF vmlinux images, which are not loaded here" },
-    "args-linux": { noEffect: "it applies to ELF vmlinux images, which are not loaded here" },
-    "args-none": { noEffect: "it applies to ELF vmlinux images, which are not loaded here" },
+    "args-elf": {
+      noEffect: "an ELF vmlinux always gets Linux boot parameters here (--args-linux)",
+    },
+    "args-none": {
+      noEffect: "an ELF vmlinux always gets Linux boot parameters here (--args-linux)",
+    },
     "real-mode": {
       refused: "16-bit entry is not supported: kernels are entered through the 64-bit entry",
       exitCode: 255,
@@ -62,10 +65,8 @@ export const X86_64_CLI: ArchCli = {
     },
   },
   unsupportedTypes: {
-    "elf-x86_64": "ELF vmlinux images are not loaded here",
     "elf-x86": "ELF vmlinux images are not loaded here",
     "beoboot-x86": "there is no beoboot loader here",
     "nbi-x86": "there is no NBI loader here",
-    "uki": "unified kernel images are not unwrapped for kexec_load here",
   },
 };

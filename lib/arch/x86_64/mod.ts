@@ -1,6 +1,8 @@
 /**
- * x86_64: its ABI and the kernel formats it boots: bzImage, then Multiboot2
- * and Multiboot (Xen and other Multiboot kernels, kexec_load only).
+ * x86_64: its ABI and the kernel formats it boots, in probe order: a bzImage
+ * (both syscalls), Multiboot2 and Multiboot (Xen and other Multiboot kernels)
+ * and an ELF vmlinux (kexec_load only). Multiboot goes before the ELF
+ * vmlinux: a Multiboot kernel is often an ELF file too.
  *
  * @module
  */
@@ -10,6 +12,7 @@ import { X86_64_ABI } from "./abi.ts";
 import { X86_64_CLI } from "./cli.ts";
 import { BZIMAGE } from "./format_bzimage.ts";
 import { MULTIBOOT, MULTIBOOT2 } from "./multiboot/format.ts";
+import { VMLINUX } from "./vmlinux.ts";
 
 /**
  * The x86_64 architecture.
@@ -22,6 +25,6 @@ import { MULTIBOOT, MULTIBOOT2 } from "./multiboot/format.ts";
  */
 export const X86_64: Architecture = {
   ...X86_64_ABI,
-  formats: [BZIMAGE, MULTIBOOT2, MULTIBOOT],
+  formats: [BZIMAGE, MULTIBOOT2, MULTIBOOT, VMLINUX],
   cli: X86_64_CLI,
 };
