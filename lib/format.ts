@@ -18,3 +18,18 @@
 export function hex(value: number | bigint): string {
   return `0x${value.toString(16)}`;
 }
+
+/**
+ * A byte count for messages: "812 bytes", "9.1 KiB", "31.5 MiB".
+ *
+ * @example
+ * ```ts
+ * import { size } from "./format.ts";
+ * if (size(812) !== "812 bytes" || size(33030144) !== "31.5 MiB") throw new Error(size(33030144));
+ * ```
+ */
+export function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}

@@ -10,7 +10,8 @@ import { KEXEC_FILE_DEBUG, PATHS } from "./abi.ts";
 import { syscallError } from "./diagnose.ts";
 import { ExitCode, KexecError } from "./errors.ts";
 import { type HostFacts, lockedDown, parseFlag, readHostFacts } from "./facts.ts";
-import { resolveKernel } from "./image/registry.ts";
+import { kernelForFileLoad, type LoadInputs, prepareLoadInputs } from "./image/load_inputs.ts";
+import { MemfdImageStore } from "./image/store.ts";
 import { requireFitsCrashRegion } from "./plan/crash_fit.ts";
 import { describeFileFlags, planFileLoad } from "./plan/file_load.ts";
 import { segmentTable } from "./plan/segment_table.ts";
@@ -27,10 +28,17 @@ import type { OpenedFile, System } from "./sys/system.ts";
 export interface LoadRequest {
   /** Kernel image path. */
   readonly kernel: string;
-  /** Initrd paths, concatenated in order. */
+  /** Initrd paths, concatenated in order (after any initrd the image embeds). */
   readonly initrds: readonly string[];
-  /** The resolved command line (see `resolveCmdline`). */
-  readonly cmdline: string;
+  /**
+   * The resolved command line (see `resolveCmdline`); undefined when the user
+   * gave none: the image's embedded one (a UKI's `.cmdline`) is used, else "".
+   */
+  readonly cmdline?: string;
+  /** `--extra-file HOST[:GUEST]`: files added to the initrd as a newc archive. */
+  readonly extraFiles?: readonly { readonly host: string; readonly guest: string }[];
+  /** `--uki-profile N`: the profile of a multi-profile UKI (default 0). */
+  readonly ukiProfile?: number;
   /** Load the crash (kdump) image. */
   readonly crash: boolean;
   /** Which syscall(s) may be used. */
@@ -116,7 +124,7 @@ function image(crash: boolean): string {
  * v.setUint32(0x238, 2047, true);
  * v.setUint32(0x260, 0x800000, true);
  * const sys = new RecordingSystem({ "/boot/vmlinuz": k });
- * const r = loadKernel(sys, {
+ * const r = await loadKernel(sys, {
  *   kernel: "/boot/vmlinuz", initrds: [], cmdline: "quiet", crash: false, syscall: "file",
  * }, silentReporter);
  * const [call] = sys.callsOf("kexec_file_load");
@@ -125,7 +133,11 @@ function image(crash: boolean): string {
  * }
  * ```
  */
-export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadResult {
+export async function loadKernel(
+  sys: System,
+  req: LoadRequest,
+  rep: Reporter,
+): Promise<LoadResult> {
   const arch = architecture(sys.arch);
   const facts = readHostFacts(sys);
   if (req.crash && facts.crashSize === 0) {
@@ -140,31 +152,26 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     );
   }
   const opened: OpenedFile[] = [];
+  const store = new MemfdImageStore(sys);
   try {
-    const kernelFile = sys.openFile(req.kernel, "kernel");
-    opened.push(kernelFile);
-    const resolved = resolveKernel(sys.mapFile(kernelFile), req.kernel, arch, { type: req.type });
+    const inputs = await prepareLoadInputs(sys, arch, req, opened, store);
+    const { resolved, cmdline, initrd } = inputs;
     const kernelBytes = resolved.bytes;
     for (const line of resolved.notes) rep.debug(line);
+    for (const line of inputs.warnings) rep.warn(line);
 
-    const initrdFiles = req.initrds.map((p) => {
-      const f = sys.openFile(p, "initrd");
-      opened.push(f);
-      return f;
-    });
-
-    const initrdSize = initrdFiles.reduce((n, f) => n + f.size, 0);
+    const initrdSize = initrd?.size ?? 0;
     if (req.crash && facts.crashSize !== undefined) {
       requireFitsCrashRegion({
         kernelPath: req.kernel,
         kernelSize: kernelBytes.length,
-        initrdPaths: req.initrds,
+        initrdPaths: inputs.initrdParts,
         initrdSize,
         crashSize: facts.crashSize,
       });
     }
 
-    const cmdlineLength = new TextEncoder().encode(req.cmdline).length;
+    const cmdlineLength = new TextEncoder().encode(cmdline).length;
     const check = resolved.format.check({
       bytes: kernelBytes,
       path: req.kernel,
@@ -177,7 +184,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       : resolved.format.fileLoad;
     const notes: string[] = [
       `kernel: ${resolved.format.describe(kernelBytes)}, ${kernelBytes.length} bytes`,
-      ...resolved.notes.slice(0, -1),
+      ...inputs.notes,
       ...check.notes,
     ];
     const plans: LoadPlan[] = [];
@@ -228,29 +235,14 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       useFile = false;
     }
 
-    let initrd: OpenedFile | null = initrdFiles[0] ?? null;
-    if (initrdFiles.length > 1) {
-      notes.push(
-        `initrds concatenated in order: ${req.initrds.join(" + ")} (${initrdSize} bytes)`,
-      );
-      if (!req.dryRun) {
-        initrd = sys.concatFiles(initrdFiles, "initrd");
-        opened.push(initrd);
-      }
-    }
-
     let filePlan: FileLoadPlan | undefined;
     if (useFile) {
       // An unwrapped kernel reaches the kernel through a sealed memfd, never a temp file.
-      const kernel = resolved.unwrapped && !req.dryRun
-        ? sys.memfdFrom(kernelBytes, "kernel")
-        : kernelFile;
-      if (kernel !== kernelFile) opened.push(kernel);
       filePlan = planFileLoad({
-        kernel,
+        kernel: kernelForFileLoad(sys, inputs, store, opened),
         initrd,
-        initrdPaths: req.initrds,
-        cmdline: req.cmdline,
+        initrdPaths: inputs.initrdParts,
+        cmdline,
         crash: req.crash,
         noCma: req.noCma,
         forceDtb: req.forceDtb,
@@ -262,15 +254,12 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     // In auto mode the segment plan is built only when it is needed (after a
     // fallback-class errno) or to show it in a dry run.
     const segmentPlan = (): SegmentLoadPlan => {
-      const initrdBytes = initrd === null ? null : initrdFiles.length > 1 && req.dryRun
-        // A dry run creates no memfd; a buffer of the right size stands in for the layout.
-        ? new Uint8Array(initrdSize)
-        : sys.mapFile(initrd);
+      const initrdBytes = initrd === null ? null : sys.mapFile(initrd);
       const plan = resolved.format.planSegments(sys, {
         kernelPath: req.kernel,
         kernel: kernelBytes,
         initrd: initrdBytes,
-        cmdline: req.cmdline,
+        cmdline,
         crash: req.crash,
         verify: !req.noChecks,
         memMin: req.memMin,
@@ -283,7 +272,8 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
         crashRegion: plan.crashRegion,
         ramBytes: plan.ramBytes,
       });
-      return plan;
+      // What was unwrapped and how the initrd was made, before the placements.
+      return { ...plan, notes: [...inputs.notes, ...plan.notes] };
     };
 
     if (req.dryRun) {
@@ -302,7 +292,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     if (filePlan) {
       const errno = callFile(sys, filePlan, req.debug ?? false, attempts, rep);
       if (errno === 0) {
-        return confirm(sys, req, rep, "kexec_file_load", { plans, attempts, locked });
+        return confirm(sys, req, inputs, rep, "kexec_file_load", { plans, attempts, locked });
       }
       const fallbackClass = FALLBACK_ERRNOS.includes(errno);
       if (req.syscall === "file" || !fallbackClass || locked) {
@@ -336,7 +326,9 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       ? corruptSegment(planned, req.testCorruptSegment, rep)
       : planned;
     const errno = callSegments(sys, plan, attempts, rep);
-    if (errno === 0) return confirm(sys, req, rep, "kexec_load", { plans, attempts, locked });
+    if (errno === 0) {
+      return confirm(sys, req, inputs, rep, "kexec_load", { plans, attempts, locked });
+    }
     const first = attempts.find((a) => a.syscall === "kexec_file_load");
     const err = syscallError(errno, {
       call: "kexec_load",
@@ -351,6 +343,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
     );
   } finally {
     for (const f of opened) sys.close(f);
+    store.close();
   }
 }
 
@@ -434,16 +427,18 @@ function callSegments(
 function confirm(
   sys: System,
   req: LoadRequest,
+  inputs: LoadInputs,
   rep: Reporter,
   used: "kexec_file_load" | "kexec_load",
   result: Omit<LoadResult, "used">,
 ): LoadResult {
   const state = parseFlag(sys.readText(req.crash ? PATHS.kexecCrashLoaded : PATHS.kexecLoaded));
-  const initrd = req.initrds.length === 0 ? "no initrd" : `initrd ${req.initrds.join(" + ")}`;
+  const parts = inputs.initrdParts;
+  const initrd = parts.length === 0 ? "no initrd" : `initrd ${parts.join(" + ")}`;
   const check = state === true ? "" : " (warning: sysfs does not show it as loaded)";
   rep.info(
     `loaded ${image(req.crash)} ${req.kernel} with ${used} (${initrd}; command line ` +
-      `${new TextEncoder().encode(req.cmdline).length} bytes)${check}`,
+      `${new TextEncoder().encode(inputs.cmdline).length} bytes)${check}`,
   );
   return { ...result, used };
 }

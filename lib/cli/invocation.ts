@@ -8,6 +8,7 @@
  */
 
 import { usageError } from "../errors.ts";
+import { parseExtraFile } from "../initramfs/compose.ts";
 import { scanArgs, type ScanResult } from "./getopt.ts";
 import type { OptionId } from "./options.ts";
 
@@ -41,6 +42,10 @@ export interface Invocation {
   readonly commandLine?: string;
   /** --reuse-cmdline. */
   readonly reuseCmdline: boolean;
+  /** --extra-file HOST[:GUEST], in order. */
+  readonly extraFiles: readonly { readonly host: string; readonly guest: string }[];
+  /** --uki-profile N. */
+  readonly ukiProfile?: number;
   /** Syscall choice (default auto). */
   readonly syscall: SyscallMode;
   /** -t TYPE. */
@@ -173,6 +178,8 @@ export function interpret(scan: ScanResult): Invocation {
   const seen = new Set<OptionId>();
   const warnings: string[] = [];
   const initrds: string[] = [];
+  const extraFiles: { host: string; guest: string }[] = [];
+  let ukiProfile: number | undefined;
   const modes = new Map<string, string>();
   let commandLine: string | undefined;
   let type: string | undefined;
@@ -192,6 +199,19 @@ export function interpret(scan: ScanResult): Invocation {
         break;
       case "command-line":
         commandLine = value;
+        break;
+      case "extra-file":
+        if (value === "") throw usageError(`option ${opt.spelled} needs a file name`);
+        extraFiles.push(parseExtraFile(value));
+        break;
+      case "uki-profile":
+        if (!/^\d{1,4}$/.test(value)) {
+          throw usageError(
+            `option ${opt.spelled}: '${value}' is not a profile number`,
+            "give 0, 1, 2, … as systemd-stub numbers profiles (@0 is the default)",
+          );
+        }
+        ukiProfile = Number(value);
         break;
       case "type":
         type = value;
@@ -266,6 +286,8 @@ export function interpret(scan: ScanResult): Invocation {
     initrds,
     commandLine,
     reuseCmdline: has("reuse-cmdline"),
+    extraFiles,
+    ukiProfile,
     syscall,
     type,
     memMin,

@@ -43,6 +43,9 @@ export type OptionId =
   | "initrd"
   | "command-line"
   | "reuse-cmdline"
+  | "extra-file"
+  | "args-linux"
+  | "uki-profile"
   | "type"
   | "mem-min"
   | "mem-max"
@@ -188,12 +191,31 @@ export const OPTIONS: readonly OptionSpec[] = [
     differs: "also drops initrd=, which names a boot-loader file the new kernel cannot use",
   },
   {
+    id: "extra-file",
+    long: ["extra-file"],
+    value: "HOST[:GUEST]",
+    group: "image",
+    help: "add file HOST to the initrd as GUEST (an absolute path; default: HOST's path) in a " +
+      "newc archive built in memory, after every other initrd; repeatable",
+    differs: "not in kexec-tools",
+  },
+  {
+    id: "uki-profile",
+    long: ["uki-profile"],
+    value: "N",
+    group: "image",
+    help: "use profile @N of a multi-profile UKI (default 0, as systemd-stub)",
+    differs: "not in kexec-tools",
+  },
+  {
     id: "type",
     long: ["type"],
     short: "t",
     value: "TYPE",
     group: "image",
-    help: "kernel image type for kexec_load (x86_64: bzImage64, bzImage)",
+    help: "insist on a kernel format, refused when the content disagrees (x86_64: bzImage64, " +
+      "bzImage, elf-x86_64; any: gzip, zstd, xz, zboot, uki); the default detects it by content",
+    differs: "applies to both system calls (kexec-tools ignores it for kexec_file_load)",
   },
   {
     id: "mem-min",
@@ -340,8 +362,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     hidden: true,
   },
   {
+    id: "args-linux",
+    long: ["args-linux"],
+    group: "compat",
+    help: "accepted: an ELF vmlinux always gets Linux boot parameters (boot_params in %rsi)",
+    hidden: true,
+  },
+  {
     id: "ignored",
-    long: ["args-elf", "args-linux", "args-none", "hotplug"],
+    long: ["args-elf", "args-none", "hotplug"],
     group: "compat",
     help: "accepted and ignored",
     hidden: true,

@@ -75,7 +75,7 @@ async function run(inv: Invocation, sys: System): Promise<number> {
     }
     case "load":
     case "load-exec": {
-      load(inv, sys, rep);
+      await load(inv, sys, rep);
       if (inv.action === "load") {
         if (inv.implicitLoad && !inv.dryRun) {
           rep.info("no action given: loaded only; boot it with 'kexec -e' or 'systemctl kexec'");
@@ -103,17 +103,23 @@ async function run(inv: Invocation, sys: System): Promise<number> {
   return ExitCode.OK;
 }
 
-function load(inv: Invocation, sys: System, rep: Reporter): void {
-  const cmdline = resolveCmdline({
-    commandLine: inv.commandLine,
-    reuse: inv.reuseCmdline,
-    procCmdline: inv.reuseCmdline ? sys.readText(PATHS.procCmdline) : undefined,
-    crash: inv.crash,
-  });
-  const result = loadKernel(sys, {
+async function load(inv: Invocation, sys: System, rep: Reporter): Promise<void> {
+  // No --append, --command-line or --reuse-cmdline: the image's embedded line, if any.
+  const given = inv.commandLine !== undefined || inv.reuseCmdline;
+  const cmdline = given
+    ? resolveCmdline({
+      commandLine: inv.commandLine,
+      reuse: inv.reuseCmdline,
+      procCmdline: inv.reuseCmdline ? sys.readText(PATHS.procCmdline) : undefined,
+      crash: inv.crash,
+    })
+    : undefined;
+  const result = await loadKernel(sys, {
     kernel: inv.kernel!,
     initrds: inv.initrds,
     cmdline,
+    extraFiles: inv.extraFiles,
+    ukiProfile: inv.ukiProfile,
     crash: inv.crash,
     syscall: inv.syscall,
     dryRun: inv.dryRun,

@@ -29,6 +29,28 @@ const ELF_MACHINES: Readonly<Record<number, string>> = {
   258: "loongarch64",
 };
 
+// IMAGE_FILE_MACHINE_* values (PE Format, "Machine Types"), for messages about EFI files.
+const PE_MACHINES: Readonly<Record<number, string>> = {
+  0x014c: "i386",
+  0x8664: "x86_64",
+  0xaa64: "arm64",
+  0x5064: "riscv64",
+  0x6264: "loongarch64",
+};
+
+/**
+ * The name of a PE `Machine` value, for messages.
+ *
+ * @example
+ * ```ts
+ * import { peMachineName } from "./magic.ts";
+ * if (peMachineName(0xaa64) !== "arm64" || peMachineName(0x1234) !== "machine 0x1234") throw new Error();
+ * ```
+ */
+export function peMachineName(machine: number): string {
+  return PE_MACHINES[machine] ?? `machine 0x${machine.toString(16)}`;
+}
+
 /**
  * The compression `bytes` start with, if any.
  *

@@ -13,17 +13,32 @@ import {
   nativeFormatOf,
 } from "../arch/mod.ts";
 import { ExitCode, KexecError } from "../errors.ts";
-import { describeContent } from "./magic.ts";
-import type { EmbeddedPart, UnwrapOptions, WrapperFormat } from "./types.ts";
+import { size } from "../format.ts";
+import { GZIP, XZ, ZSTD } from "./compressed.ts";
+import { inflate } from "./decompress.ts";
+import { compressionOf, describeContent } from "./magic.ts";
+import type {
+  CompressedPayload,
+  EmbeddedPart,
+  ImageStore,
+  UnwrapOptions,
+  WrapperFormat,
+} from "./types.ts";
+import { UKI } from "./uki.ts";
+import { ZBOOT } from "./zboot.ts";
 
 /** Wrappers, in probe order (compression first, then PE-based wrappers). */
-export const WRAPPERS: readonly WrapperFormat[] = [];
+export const WRAPPERS: readonly WrapperFormat[] = [GZIP, ZSTD, XZ, ZBOOT, UKI];
 
 /** Most wrapper layers unwrapped around one kernel (a UKI holding a zboot holding gzip is 3). */
 export const MAX_UNWRAP_DEPTH = 4;
 
-/** Largest unwrapped image by default: far above any kernel, far below a bomb's aim. */
-export const DEFAULT_MAX_IMAGE_BYTES = 512 * 1024 * 1024;
+/**
+ * Largest unwrapped image by default: four times the largest distribution
+ * kernel image (an arm64 `Image` of about 60 MiB), and what a decompression
+ * bomb may cost in memory before it is stopped.
+ */
+export const DEFAULT_MAX_IMAGE_BYTES = 256 * 1024 * 1024;
 
 /** A kernel file resolved to a native image. */
 export interface ResolvedKernel {
@@ -39,6 +54,8 @@ export interface ResolvedKernel {
   readonly initrds: readonly EmbeddedPart[];
   /** A command line a wrapper carried (the innermost one wins). */
   readonly cmdline?: Uint8Array;
+  /** Names of the wrappers unwrapped, outermost first ("UKI", "gzip"). */
+  readonly layers: readonly string[];
 }
 
 /** Options of {@link resolveKernel}. */
@@ -68,28 +85,35 @@ export function typeNames(
 
 /**
  * Unwraps `bytes` (the file at `path`) until a native format of `arch`
- * matches. Throws a {@link KexecError} naming the file when the content is
- * another architecture's kernel, nothing known, nested too deep, or not what
- * `-t` asked for.
+ * matches, inflating compressed layers into `store` (memfds on a real
+ * machine). Throws a {@link KexecError} naming the file when the content is
+ * another architecture's kernel, nothing known, corrupt, a decompression
+ * bomb, nested too deep, or not what `-t` asked for.
  *
  * @example
  * ```ts
  * import { resolveKernel } from "./registry.ts";
+ * import { MemfdImageStore } from "./store.ts";
  * import { architecture } from "../arch/mod.ts";
+ * import { RecordingSystem } from "../sys/recording.ts";
+ * import { gzipSync } from "node:zlib";
  * const k = new Uint8Array(0x400);
  * const v = new DataView(k.buffer);
  * v.setUint16(0x1fe, 0xaa55, true);
  * v.setUint32(0x202, 0x53726448, true); // "HdrS"
- * const r = resolveKernel(k, "/boot/vmlinuz", architecture("x86_64"));
- * if (r.format.name !== "bzImage" || r.unwrapped) throw new Error();
+ * const store = new MemfdImageStore(new RecordingSystem({}));
+ * const gz = new Uint8Array(gzipSync(k));
+ * const r = await resolveKernel(gz, "/boot/vmlinuz.gz", architecture("x86_64"), store);
+ * if (r.format.name !== "bzImage" || !r.unwrapped || r.layers[0] !== "gzip") throw new Error();
  * ```
  */
-export function resolveKernel(
+export async function resolveKernel(
   bytes: Uint8Array,
   path: string,
   arch: Architecture,
+  store: ImageStore,
   options: ResolveOptions = {},
-): ResolvedKernel {
+): Promise<ResolvedKernel> {
   const wrappers = options.wrappers ?? WRAPPERS;
   const forced = options.type === undefined
     ? undefined
@@ -100,6 +124,7 @@ export function resolveKernel(
   };
   const notes: string[] = [];
   const initrds: EmbeddedPart[] = [];
+  const layers: string[] = [];
   let cmdline: Uint8Array | undefined;
   let image = bytes;
   let name = path;
@@ -112,22 +137,60 @@ export function resolveKernel(
     if (native) {
       if (forced && !forcedWrapper) requireForced(forced, native, name, image);
       notes.push(`${name}: ${native.describe(image)}`);
-      return { format: native, bytes: image, unwrapped: image !== bytes, notes, initrds, cmdline };
+      return {
+        format: native,
+        bytes: image,
+        unwrapped: image !== bytes,
+        notes,
+        initrds,
+        cmdline,
+        layers,
+      };
     }
     if (!wrapper) throw unknownFormat(arch, wrappers, name, image);
     if (depth === MAX_UNWRAP_DEPTH) break;
     const inner = wrapper.unwrap(image, name, unwrapOptions);
-    notes.push(`${name}: ${inner.note}`);
+    const kernel = inner.kernel instanceof Uint8Array
+      ? inner.kernel
+      : await inflateLayer(inner.kernel, store, `kernel-${depth + 1}`, name, unwrapOptions);
+    notes.push(
+      `${name}: ${inner.note}` +
+        (inner.kernel instanceof Uint8Array ? "" : `, inflated to ${size(kernel.length)}`),
+    );
     // Parts of outer layers come first: a UKI's .ucode and .initrd before anything inner.
     initrds.push(...(inner.initrds ?? []));
     cmdline = inner.cmdline ?? cmdline;
-    image = inner.kernel;
+    layers.push(wrapper.name);
+    image = kernel;
     name = `${name} (${wrapper.name} payload)`;
   }
   throw new KexecError(
     `kernel ${path} is wrapped more than ${MAX_UNWRAP_DEPTH} layers deep; refusing to unwrap further`,
     { hint: "unwrap it by hand and load the kernel inside" },
   );
+}
+
+async function inflateLayer(
+  payload: CompressedPayload,
+  store: ImageStore,
+  sinkName: string,
+  path: string,
+  options: UnwrapOptions,
+): Promise<Uint8Array> {
+  const sink = store.create(sinkName);
+  try {
+    await inflate(payload, sink, { limit: options.maxImageBytes, what: `kernel ${path}` });
+  } catch (e) {
+    sink.discard();
+    throw e;
+  }
+  const bytes = sink.finish();
+  if (bytes.length === 0) {
+    throw new KexecError(`kernel ${path}: its ${payload.codec} data inflates to nothing`, {
+      hint: "the file is damaged; copy it again",
+    });
+  }
+  return bytes;
 }
 
 function forcedFormat(
@@ -171,6 +234,13 @@ function unknownFormat(
       { hint: `use a kernel built for ${arch.displayName}` },
     );
   }
+  const compression = compressionOf(image);
+  if (compression && DECOMPRESS_BY_HAND[compression]) {
+    return new KexecError(
+      `kernel ${path} is ${compression}-compressed; this tool inflates gzip, zstd and xz`,
+      { hint: `decompress it first (${DECOMPRESS_BY_HAND[compression]}) and load the result` },
+    );
+  }
   const tried = [...wrappers, ...arch.formats].map((f) => f.name).join(", ");
   const looks = describeContent(image);
   return new KexecError(
@@ -179,6 +249,15 @@ function unknownFormat(
     { hint: `give ${article(arch.formats[0].name)} kernel for ${arch.displayName}` },
   );
 }
+
+// Compressions a kernel may come in that this tool does not inflate, and the command that does.
+const DECOMPRESS_BY_HAND: Readonly<Record<string, string>> = {
+  "bzip2": "bunzip2 -k FILE",
+  "lz4": "lz4 -d FILE",
+  "lz4 (legacy)": "lz4 -d FILE",
+  "lzo": "lzop -d FILE",
+  "lzma": "unlzma -k FILE",
+};
 
 function article(words: string): string {
   // "an x86 bzImage", "an arm64 Image", "a bzImage".

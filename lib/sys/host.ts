@@ -10,7 +10,7 @@ import type { SyscallNumbers } from "../arch/abi_types.ts";
 import { KexecError } from "../errors.ts";
 import { describeErrno, Errno } from "./errno.ts";
 import { cString, lastErrno, libc } from "./libc.ts";
-import type { OpenedFile, Output, System } from "./system.ts";
+import type { MemfdWriter, OpenedFile, Output, System } from "./system.ts";
 
 // open(2) flags; identical on x86_64 and aarch64 (asm-generic/fcntl.h).
 const O_RDONLY = 0;
@@ -217,7 +217,7 @@ export class HostSystem implements System {
         hint: `the ${role} file was probably truncated; check the path`,
       });
     }
-    return { path, fd, size };
+    return { path, fd, size, mode: view.getUint16(STATX_MODE_OFFSET, true) & 0o7777 };
   }
 
   mapFile(file: OpenedFile): Uint8Array {
@@ -246,51 +246,8 @@ export class HostSystem implements System {
     return fd;
   }
 
-  concatFiles(files: readonly OpenedFile[], name: string): OpenedFile {
-    const c = libc();
-    const fd = this.#memfd(name);
-    const offset = new BigInt64Array(1);
-    const offsetPtr = Deno.UnsafePointer.of(offset);
-    let total = 0;
-    for (const f of files) {
-      offset[0] = 0n;
-      let left = f.size;
-      while (left > 0) {
-        const n = Number(c.sendfile(fd, f.fd, offsetPtr, BigInt(Math.min(left, SENDFILE_MAX))));
-        if (n <= 0) {
-          const errno = n < 0 ? lastErrno() : Errno.EIO;
-          c.close(fd);
-          throw new KexecError(
-            `cannot concatenate initrd ${f.path}: ${describeErrno(errno)}`,
-            { syscall: "sendfile", errno, hint: "the file may have shrunk while reading it" },
-          );
-        }
-        left -= n;
-        total += n;
-      }
-    }
-    c.fcntl(fd, F_ADD_SEALS, F_SEAL_ALL);
-    return { path: `memfd:${name}`, fd, size: total };
-  }
-
-  memfdFrom(bytes: Uint8Array, name: string): OpenedFile {
-    const c = libc();
-    const fd = this.#memfd(name);
-    let rest = bytes;
-    while (rest.length > 0) {
-      const n = Number(c.write(fd, rest as Uint8Array<ArrayBuffer>, BigInt(rest.length)));
-      if (n <= 0) {
-        const errno = lastErrno();
-        c.close(fd);
-        throw new KexecError(`cannot write memfd ${name}: ${describeErrno(errno)}`, {
-          syscall: "write",
-          errno,
-        });
-      }
-      rest = rest.subarray(n);
-    }
-    c.fcntl(fd, F_ADD_SEALS, F_SEAL_ALL);
-    return { path: `memfd:${name}`, fd, size: bytes.length };
+  createMemfd(name: string): MemfdWriter {
+    return new HostMemfd(this.#memfd(name), name);
   }
 
   close(file: OpenedFile): void {
@@ -431,5 +388,79 @@ export class HostSystem implements System {
     } catch {
       // The banner is a courtesy; a missing /dev/kmsg must not stop an exec.
     }
+  }
+}
+
+/** A memfd of the host being filled: write(2) and sendfile(2) into it, then F_ADD_SEALS. */
+class HostMemfd implements MemfdWriter {
+  size = 0;
+  #fd: number;
+  #name: string;
+  #open = true;
+
+  constructor(fd: number, name: string) {
+    this.#fd = fd;
+    this.#name = name;
+  }
+
+  write(bytes: Uint8Array): void {
+    const c = libc();
+    let rest = bytes;
+    while (rest.length > 0) {
+      const n = Number(c.write(this.#fd, rest as Uint8Array<ArrayBuffer>, BigInt(rest.length)));
+      if (n <= 0) {
+        throw this.#fail(
+          "write",
+          n < 0 ? lastErrno() : Errno.EIO,
+          "the machine may be short of memory",
+        );
+      }
+      rest = rest.subarray(n);
+      this.size += n;
+    }
+  }
+
+  append(file: OpenedFile): void {
+    const c = libc();
+    const offset = new BigInt64Array(1);
+    const offsetPtr = Deno.UnsafePointer.of(offset);
+    let left = file.size;
+    while (left > 0) {
+      const n = Number(
+        c.sendfile(this.#fd, file.fd, offsetPtr, BigInt(Math.min(left, SENDFILE_MAX))),
+      );
+      if (n <= 0) {
+        const errno = n < 0 ? lastErrno() : Errno.EIO;
+        this.discard();
+        throw new KexecError(
+          `cannot copy ${file.path} into memfd ${this.#name}: ${describeErrno(errno)}`,
+          { syscall: "sendfile", errno, hint: "the file may have shrunk while reading it" },
+        );
+      }
+      left -= n;
+      this.size += n;
+    }
+  }
+
+  seal(): OpenedFile {
+    if (libc().fcntl(this.#fd, F_ADD_SEALS, F_SEAL_ALL) !== 0) {
+      throw this.#fail("fcntl", lastErrno(), "the kernel cannot seal memfds");
+    }
+    this.#open = false;
+    return { path: `memfd:${this.#name}`, fd: this.#fd, size: this.size };
+  }
+
+  discard(): void {
+    if (this.#open) libc().close(this.#fd);
+    this.#open = false;
+  }
+
+  #fail(syscall: string, errno: number, hint: string): KexecError {
+    this.discard();
+    return new KexecError(`cannot fill memfd ${this.#name}: ${describeErrno(errno)}`, {
+      syscall,
+      errno,
+      hint,
+    });
   }
 }

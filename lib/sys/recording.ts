@@ -25,7 +25,7 @@ import { KexecError } from "../errors.ts";
 import { concatBytes } from "../bytes.ts";
 import { Errno } from "./errno.ts";
 import { openError } from "./host.ts";
-import type { OpenedFile, Output, System } from "./system.ts";
+import type { MemfdWriter, OpenedFile, Output, System } from "./system.ts";
 
 /** One recorded side effect. */
 export type RecordedCall =
@@ -42,8 +42,7 @@ export type RecordedCall =
   | { op: "sync"; timeoutMs: number }
   | { op: "ifdown"; name: string }
   | { op: "kmsg"; line: string }
-  | { op: "concat"; paths: string[] }
-  | { op: "memfd"; name: string; size: number };
+  | { op: "memfd"; name: string; size: number; parts: string[] };
 
 /** How the recorded kernel answers. */
 export interface KernelAnswers {
@@ -233,17 +232,38 @@ export class RecordingSystem implements System {
     if (typeof f === "string") return new TextEncoder().encode(f);
     return new Uint8Array(file.size);
   }
-  concatFiles(files: readonly OpenedFile[], name: string): OpenedFile {
-    this.calls.push({ op: "concat", paths: files.map((f) => f.path) });
-    return this.memfdFrom(concatBytes(files.map((f) => this.mapFile(f))), name);
-  }
-  memfdFrom(bytes: Uint8Array, name: string): OpenedFile {
-    this.calls.push({ op: "memfd", name, size: bytes.length });
-    const path = `memfd:${name}`;
-    this.files.set(path, bytes);
+  createMemfd(name: string): MemfdWriter {
+    const chunks: Uint8Array[] = [];
+    const parts: string[] = [];
     const fd = this.#nextFd++;
-    this.fds.set(fd, path);
-    return { path, fd, size: bytes.length };
+    let open = true;
+    const writer = {
+      size: 0,
+      write: (bytes: Uint8Array) => {
+        if (!open) throw new Error(`memfd ${name} is sealed or discarded`);
+        chunks.push(bytes.slice());
+        parts.push(`${bytes.length} bytes`);
+        writer.size += bytes.length;
+      },
+      append: (file: OpenedFile) => {
+        writer.write(this.mapFile(file));
+        parts[parts.length - 1] = file.path;
+      },
+      seal: (): OpenedFile => {
+        open = false;
+        const bytes = concatBytes(chunks);
+        let path = `memfd:${name}`;
+        if (this.files.has(path)) path += `#${fd}`;
+        this.calls.push({ op: "memfd", name, size: bytes.length, parts });
+        this.files.set(path, bytes);
+        this.fds.set(fd, path);
+        return { path, fd, size: bytes.length };
+      },
+      discard: () => {
+        open = false;
+      },
+    };
+    return writer;
   }
   close(file: OpenedFile): void {
     this.fds.delete(file.fd);

@@ -16,6 +16,30 @@ export interface OpenedFile {
   readonly fd: number;
   /** Size in bytes. */
   readonly size: number;
+  /** Permission bits (`st_mode & 0o7777`), when the System knows them. */
+  readonly mode?: number;
+}
+
+/**
+ * A memfd being filled (see {@link System.createMemfd}): the way unwrapped
+ * kernels and composed initrds reach both syscalls without a temporary file
+ * and without their bytes passing through the JS heap.
+ */
+export interface MemfdWriter {
+  /** Bytes written so far. */
+  readonly size: number;
+  /** Appends bytes (a mapping or a small built buffer; the kernel copies them). */
+  write(bytes: Uint8Array): void;
+  /** Appends a whole opened file, copied inside the kernel (sendfile). */
+  append(file: OpenedFile): void;
+  /**
+   * Seals the memfd against any change and returns it as an opened file, to
+   * map with {@link System.mapFile} or pass to kexec_file_load; close it with
+   * {@link System.close}.
+   */
+  seal(): OpenedFile;
+  /** Closes it unsealed, after a failure. */
+  discard(): void;
 }
 
 /** Where the command writes: stdout for results (`--json`, `--dry-run`), stderr for the rest. */
@@ -55,10 +79,12 @@ export interface System {
   openFile(path: string, role: string): OpenedFile;
   /** Maps a whole opened file read-only; the bytes are never copied into the JS heap. */
   mapFile(file: OpenedFile): Uint8Array;
-  /** Concatenates files into one sealed memfd (kernel-side copy), for several initrds. */
-  concatFiles(files: readonly OpenedFile[], name: string): OpenedFile;
-  /** Creates a memfd holding `bytes` (e.g. an unwrapped kernel). */
-  memfdFrom(bytes: Uint8Array, name: string): OpenedFile;
+  /**
+   * Creates an empty memfd (close-on-exec, sealable) named `name` in
+   * /proc/self/fd, to be filled and sealed. Throws a KexecError when memfds
+   * are unavailable.
+   */
+  createMemfd(name: string): MemfdWriter;
   /** Closes a file opened by this System. */
   close(file: OpenedFile): void;
 

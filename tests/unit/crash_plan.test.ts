@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { PATHS } from "../../lib/abi.ts";
 import { runCli } from "../../lib/cli/run.ts";
-import { planBzImageLoad } from "../../lib/arch/x86_64/plan_load.ts";
+import { planX86Load } from "../../lib/arch/x86_64/plan_load.ts";
 import { readHostFacts } from "../../lib/facts.ts";
 import type { Segment, SegmentLoadPlan } from "../../lib/plan/types.ts";
 import { validateSegmentPlan } from "../../lib/plan/validate.ts";
@@ -31,7 +31,7 @@ const KEXEC_ARCH_X86_64 = 0x3e0000;
 
 function plan(sys = crashMachine(), cmdline = APPEND, verify = true): SegmentLoadPlan {
   const kernel = sys.mapFile(sys.openFile(KERNEL, "kernel"));
-  return planBzImageLoad(sys, {
+  return planX86Load(sys, {
     kernelPath: KERNEL,
     kernel,
     initrd: INITRD_BYTES,
@@ -184,7 +184,7 @@ Deno.test("-p -c --dry-run: prints the plan with the ELF header summary, calls n
 Deno.test("-p -c: --mem-min/--mem-max narrow placement inside the region", () => {
   const sys = crashMachine();
   const kernel = sys.mapFile(sys.openFile(KERNEL, "kernel"));
-  const p = planBzImageLoad(sys, {
+  const p = planX86Load(sys, {
     kernelPath: KERNEL,
     kernel,
     initrd: INITRD_BYTES,

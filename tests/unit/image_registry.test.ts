@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { architecture } from "../../lib/arch/mod.ts";
 import { KexecError } from "../../lib/errors.ts";
 import { MAX_UNWRAP_DEPTH, resolveKernel, typeNames } from "../../lib/image/registry.ts";
+import { MemfdImageStore } from "../../lib/image/store.ts";
 import type { WrapperFormat } from "../../lib/image/types.ts";
+import { RecordingSystem } from "../../lib/sys/recording.ts";
 import { syntheticKernel } from "../fixtures/bzimage.ts";
 
 const X86 = architecture("x86_64");
@@ -45,13 +47,15 @@ function arm64Image(): Uint8Array {
   return img;
 }
 
+const store = () => new MemfdImageStore(new RecordingSystem({}));
+
 function kexecError(re: RegExp) {
   return (e: unknown) => e instanceof KexecError && re.test(e.message);
 }
 
-Deno.test("a native image is returned as is, with no unwrapping", () => {
+Deno.test("a native image is returned as is, with no unwrapping", async () => {
   const k = syntheticKernel();
-  const r = resolveKernel(k, "/boot/vmlinuz", X86, { wrappers: [WRAP] });
+  const r = await resolveKernel(k, "/boot/vmlinuz", X86, store(), { wrappers: [WRAP] });
   assert.equal(r.format.name, "bzImage");
   assert.equal(r.bytes, k);
   assert.equal(r.unwrapped, false);
@@ -59,9 +63,9 @@ Deno.test("a native image is returned as is, with no unwrapping", () => {
   assert.equal(r.cmdline, undefined);
 });
 
-Deno.test("wrappers nest: outer parts first, the innermost command line wins", () => {
+Deno.test("wrappers nest: outer parts first, the innermost command line wins", async () => {
   const k = syntheticKernel();
-  const r = resolveKernel(wrapped(k, 2), "/k", X86, { wrappers: [WRAP] });
+  const r = await resolveKernel(wrapped(k, 2), "/k", X86, store(), { wrappers: [WRAP] });
   assert.equal(r.format.name, "bzImage");
   assert.equal(r.unwrapped, true);
   assert.deepEqual([...r.bytes], [...k]);
@@ -71,63 +75,84 @@ Deno.test("wrappers nest: outer parts first, the innermost command line wins", (
   assert.match(r.notes[2], /x86 bzImage/);
 });
 
-Deno.test("more layers than the limit are refused, naming the file", () => {
+Deno.test("more layers than the limit are refused, naming the file", async () => {
   const k = syntheticKernel();
-  assert.ok(resolveKernel(wrapped(k, MAX_UNWRAP_DEPTH), "/k", X86, { wrappers: [WRAP] }));
-  assert.throws(
-    () => resolveKernel(wrapped(k, MAX_UNWRAP_DEPTH + 1), "/k", X86, { wrappers: [WRAP] }),
+  assert.ok(
+    await resolveKernel(wrapped(k, MAX_UNWRAP_DEPTH), "/k", X86, store(), { wrappers: [WRAP] }),
+  );
+  await assert.rejects(
+    () => resolveKernel(wrapped(k, MAX_UNWRAP_DEPTH + 1), "/k", X86, store(), { wrappers: [WRAP] }),
     kexecError(/kernel \/k is wrapped more than 4 layers deep/),
   );
 });
 
-Deno.test("another architecture's kernel names both architectures, also when wrapped", () => {
-  assert.throws(
-    () => resolveKernel(arm64Image(), "/Image", X86),
+Deno.test("another architecture's kernel names both architectures, also when wrapped", async () => {
+  await assert.rejects(
+    () => resolveKernel(arm64Image(), "/Image", X86, store()),
     kexecError(/is an arm64 Image built for arm64 \(aarch64\), but this machine is x86_64/),
   );
-  assert.throws(
-    () => resolveKernel(wrapped(syntheticKernel(), 1), "/k", ARM64, { wrappers: [WRAP] }),
+  await assert.rejects(
+    () => resolveKernel(wrapped(syntheticKernel(), 1), "/k", ARM64, store(), { wrappers: [WRAP] }),
     kexecError(/\/k \(toy payload\) is an x86 bzImage built for x86_64, but this machine is arm64/),
   );
 });
 
-Deno.test("unknown content: what it looks like and what was tried", () => {
-  assert.throws(
-    () => resolveKernel(new Uint8Array(4096), "/garbage", X86, { wrappers: [WRAP] }),
+Deno.test("unknown content: what it looks like and what was tried", async () => {
+  await assert.rejects(
+    () => resolveKernel(new Uint8Array(4096), "/garbage", X86, store(), { wrappers: [WRAP] }),
     kexecError(
-      /^cannot determine the kernel format of \/garbage: not a kernel image this tool recognises \(tried toy, bzImage\)$/,
+      /^cannot determine the kernel format of \/garbage: not a kernel image this tool recognises \(tried toy, bzImage, ELF vmlinux\)$/,
     ),
   );
   const xz = new Uint8Array(4096);
   xz.set([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
-  assert.throws(() => resolveKernel(xz, "/k.xz", X86), kexecError(/xz-compressed data/));
+  await assert.rejects(
+    () => resolveKernel(xz, "/k.xz", X86, store()),
+    kexecError(/kernel \/k.xz: its xz data is corrupt or truncated/),
+  );
+  const lzma = new Uint8Array(4096);
+  lzma.set([0x5d, 0x00, 0x00]);
+  await assert.rejects(
+    () => resolveKernel(lzma, "/k.lzma", X86, store()),
+    (e: unknown) =>
+      e instanceof KexecError &&
+      /is lzma-compressed; this tool inflates gzip, zstd and xz/.test(e.message) &&
+      /unlzma/.test(e.hint ?? ""),
+  );
   const elf = new Uint8Array(4096);
   elf.set([0x7f, 0x45, 0x4c, 0x46]);
   elf[0x12] = 243;
-  assert.throws(() => resolveKernel(elf, "/vmlinux", X86), kexecError(/an ELF file for riscv64/));
+  await assert.rejects(
+    () => resolveKernel(elf, "/vmlinux", X86, store()),
+    kexecError(/an ELF file for riscv64/),
+  );
 });
 
-Deno.test("-t: known names pass, a disagreeing file is refused, unknown names are usage errors", () => {
+Deno.test("-t: known names pass, a disagreeing file is refused, unknown names are usage errors", async () => {
   const k = syntheticKernel();
-  assert.equal(resolveKernel(k, "/k", X86, { type: "bzImage64" }).format.name, "bzImage");
   assert.equal(
-    resolveKernel(wrapped(k, 1), "/k", X86, { type: "toy", wrappers: [WRAP] }).format.name,
+    (await resolveKernel(k, "/k", X86, store(), { type: "bzImage64" })).format.name,
     "bzImage",
   );
-  assert.throws(
-    () => resolveKernel(k, "/k", X86, { type: "toy", wrappers: [WRAP] }),
+  assert.equal(
+    (await resolveKernel(wrapped(k, 1), "/k", X86, store(), { type: "toy", wrappers: [WRAP] }))
+      .format.name,
+    "bzImage",
+  );
+  await assert.rejects(
+    () => resolveKernel(k, "/k", X86, store(), { type: "toy", wrappers: [WRAP] }),
     kexecError(/kernel \/k is a bzImage, not toy as -t toy says/),
   );
-  assert.throws(
-    () => resolveKernel(k, "/k", X86, { type: "Image" }),
+  await assert.rejects(
+    () => resolveKernel(k, "/k", X86, store(), { type: "Image" }),
     (e: unknown) =>
       e instanceof KexecError && e.exitCode === 1 &&
       /unsupported kernel type 'Image' for x86_64/.test(e.message) &&
-      /known types: bzImage64, bzImage/.test(e.hint ?? ""),
+      /known types: bzImage64, bzImage, elf-x86_64, gzip, zstd, xz, zboot, uki/.test(e.hint ?? ""),
   );
-  assert.deepEqual(typeNames(X86, [WRAP]), ["bzImage64", "bzImage", "toy"]);
+  assert.deepEqual(typeNames(X86, [WRAP]), ["bzImage64", "bzImage", "elf-x86_64", "toy"]);
   assert.equal(
-    resolveKernel(arm64Image(), "/Image", ARM64, { type: "Image" }).format.name,
+    (await resolveKernel(arm64Image(), "/Image", ARM64, store(), { type: "Image" })).format.name,
     "Image",
   );
 });

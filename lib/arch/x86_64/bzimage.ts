@@ -38,6 +38,7 @@ import type { MemoryRange } from "../../memory/types.ts";
 import { segmentTableLines } from "../../plan/segment_table.ts";
 import type { Segment, SegmentLoadPlan } from "../../plan/types.ts";
 import { BOOT_PARAMS, buildBootParams } from "./boot_params.ts";
+import { bzImageKernel, canLoadAbove4G, FLOOR_1MIB, type X86KernelImage } from "./kernel_image.ts";
 import { encodeCmdline } from "./cmdline.ts";
 import { e820FromMemoryMap, encodeE820, splitE820 } from "./e820.ts";
 import {
@@ -52,28 +53,16 @@ import {
   setupDataSize,
   writeSetupData,
 } from "./setup_data.ts";
-import {
-  formatProtocol,
-  hasSetupHeader,
-  parseSetupHeader,
-  type SetupHeader,
-  XLF,
-} from "./setup_header.ts";
+import { hasSetupHeader, type SetupHeader, XLF } from "./setup_header.ts";
 
-/** Offset of the 64-bit entry point from the protected-mode load address (boot.rst). */
-export const STARTUP_64_OFFSET = 0x200;
+export { STARTUP_64_OFFSET } from "./kernel_image.ts";
 /** Bytes of the RNG_SEED setup_data payload (as kexec-tools and the kernel's loader). */
 export const RNG_SEED_SIZE = 32;
 
-const MiB = 0x100000;
 const FOUR_GiB = 2 ** 32;
 // setup_data follows the command line at this alignment (u64 `next` fields).
 const SETUP_DATA_ALIGN = 16;
 
-const FLOOR_1MIB: AddressBound = {
-  address: MiB,
-  reason: "1 MiB floor: low memory belongs to firmware",
-};
 const BELOW_4GIB: AddressBound = {
   address: FOUR_GiB,
   reason: "4 GiB: kept below it as in the verified boot",
@@ -119,6 +108,11 @@ export type ExtraSegmentsHook = (
 export interface BzImagePlanInput {
   /** The bzImage file (a read-only mapping; only viewed, never copied). */
   readonly kernel: Uint8Array;
+  /**
+   * The kernel as placed and entered; default: the bzImage in `kernel`
+   * ({@link bzImageKernel}). An ELF vmlinux passes its own (vmlinux.ts).
+   */
+  readonly image?: X86KernelImage;
   readonly kernelPath: string;
   /** The initrd (already concatenated if several), or null. */
   readonly initrd: Uint8Array | null;
@@ -200,20 +194,14 @@ export function probeBzImage(bytes: Uint8Array): boolean {
  * ```
  */
 export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
-  const header = parseSetupHeader(input.kernel, input.kernelPath);
+  const image = input.image ?? bzImageKernel(input.kernel, input.kernelPath);
+  const header = image.header;
   checkKernelFits(header, input);
   if (input.rngSeed.length !== RNG_SEED_SIZE) {
     throw new RangeError(`rngSeed must be ${RNG_SEED_SIZE} bytes, got ${input.rngSeed.length}`);
   }
   const flags = archFlags(input.flags);
-  const notes: string[] = [
-    `kernel ${input.kernelPath}: bzImage, boot protocol ${formatProtocol(header.version)}, ` +
-    `${header.setupSects} setup sectors, protected-mode part ${header.pmSize} bytes, ` +
-    `init_size ${hex(header.initSize)}, pref_address ${hex(header.prefAddress)}, ` +
-    `kernel_alignment ${hex(header.kernelAlignment)}, ` +
-    `${header.relocatableKernel ? "relocatable" : "not relocatable"}, ` +
-    `xloadflags ${hex(header.xloadflags)}`,
-  ];
+  const notes: string[] = [image.summary];
   const placeable = input.placeable ?? input.memoryMap;
   const allocator = new SegmentAllocator(placeable, {
     pageSize: input.pageSize,
@@ -222,7 +210,7 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   });
   const segments: Segment[] = [];
   const unverified = new Set<Segment>();
-  const canGoAbove4G = (header.xloadflags & XLF.CAN_BE_LOADED_ABOVE_4G) !== 0;
+  const canGoAbove4G = canLoadAbove4G(header);
 
   // 1. The caller's segments, first so that they get the placement they ask for.
   const extra = input.extraSegments?.((request) => {
@@ -259,51 +247,18 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
     );
   }
 
-  // 2. The kernel: protected-mode part, with the whole init_size window reserved.
-  const kernelBuf = input.kernel.subarray(header.pmOffset);
-  const kernelMemsz = Math.max(header.initSize, header.pmSize);
-  const kernelPlacement = allocator.place(
-    header.relocatableKernel
-      ? {
-        name: "kernel",
-        size: kernelMemsz,
-        align: header.kernelAlignment,
-        min: [FLOOR_1MIB, {
-          address: header.prefAddress,
-          reason: "pref_address: a relocatable kernel below it moves itself up there",
-        }],
-        limit: canGoAbove4G ? [] : [{
-          address: FOUR_GiB,
-          reason: "4 GiB: the kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G",
-        }],
-        direction: "bottom-up",
-      }
-      : {
-        name: "kernel",
-        size: kernelMemsz,
-        min: [FLOOR_1MIB, {
-          address: header.prefAddress,
-          reason: "pref_address: the kernel is not relocatable",
-        }],
-        limit: [
-          {
-            address: alignUp(header.prefAddress + kernelMemsz, input.pageSize),
-            reason: "pref_address + init_size: the kernel is not relocatable",
-          },
-          ...(canGoAbove4G ? [] : [{
-            address: FOUR_GiB,
-            reason: "4 GiB: the kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G",
-          }]),
-        ],
-        direction: "bottom-up",
-      },
-  );
-  const kernel = pushSegment(segments, "kernel", kernelBuf, kernelPlacement);
-  notes.push(
-    `kernel: ${hex(kernel.mem)}, lowest ${hex(header.kernelAlignment)}-aligned free address ` +
-      `at or above pref_address ${hex(header.prefAddress)}; memsz ${hex(kernel.memsz)} ` +
-      `covers init_size ${hex(header.initSize)}; entry ${hex(kernel.mem + STARTUP_64_OFFSET)}`,
-  );
+  // 2. The kernel: its pieces inside one reserved span (a bzImage: the
+  // protected-mode part with the whole init_size window).
+  const kernelPlacement = allocator.place(image.placement(canGoAbove4G, input.pageSize));
+  for (const piece of image.pieces) {
+    const start = kernelPlacement.start + piece.offset;
+    pushSegment(segments, piece.name, piece.buf, {
+      start,
+      end: start + alignUp(piece.memsz, input.pageSize),
+    });
+  }
+  const entry64 = kernelPlacement.start + image.entryOffset;
+  notes.push(image.describePlacement(kernelPlacement.start, kernelPlacement.end));
 
   // 3. The initrd, top-down below initrd_addr_max.
   let initrd: Segment | null = null;
@@ -362,7 +317,7 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   paramsBuf.set(cmdlineBytes, cmdlineOffset);
   paramsBuf.set(
     buildBootParams({
-      kernel: input.kernel,
+      kernel: image.headerBytes,
       header,
       cmdLinePtr: paramsPlacement.start + cmdlineOffset,
       initrd: initrd ? { address: initrd.mem, size: initrd.buf.length } : null,
@@ -405,7 +360,7 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   // A variable, not a literal: `stackPage` is an optional extension of the
   // purgatory contract that builds without it simply ignore.
   const purgatoryConfig: PurgatoryConfig & { stackPage?: number } = {
-    entry64: kernel.mem + STARTUP_64_OFFSET,
+    entry64,
     bootParams: params.mem,
     verify,
     ...(stackPage === undefined ? {} : { stackPage }),

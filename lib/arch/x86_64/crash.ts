@@ -15,7 +15,7 @@
 import { KEXEC_ON_CRASH, PATHS } from "../../abi.ts";
 import { KexecError } from "../../errors.ts";
 import { type BzImagePlanInput, planBzImage64 } from "./bzimage.ts";
-import { parseSetupHeader } from "./setup_header.ts";
+import { bzImageKernel } from "./kernel_image.ts";
 import { hex } from "../../format.ts";
 import type { SegmentLoadPlan } from "../../plan/types.ts";
 import { crashCmdline } from "../../crash/cmdline.ts";
@@ -112,7 +112,8 @@ const describeRegion = (r: AddressRange) =>
 export function planCrashBzImage64(input: CrashPlanInput): SegmentLoadPlan {
   const { sources, efiRsdp, crashSize, ...bzImage } = input;
   const regions = findCrashRegions(sources.iomem);
-  const header = parseSetupHeader(input.kernel, input.kernelPath);
+  const image = input.image ?? bzImageKernel(input.kernel, input.kernelPath);
+  const header = image.header;
   checkRelocatable(header, input.kernelPath, regions.main);
   checkMemWindow(regions.main, input.memMin, input.memMax);
 
@@ -143,6 +144,7 @@ export function planCrashBzImage64(input: CrashPlanInput): SegmentLoadPlan {
 
   const plan = planBzImage64({
     ...bzImage,
+    image,
     memoryMap: crashKernelMemoryMap(sources.iomem, regions),
     memoryMapSource: `${PATHS.procIomem}, cut to what the crash kernel may use (crash.md §3.1)`,
     placeable: [{ ...regions.main, kind: "ram" }],

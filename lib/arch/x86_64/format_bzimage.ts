@@ -8,7 +8,7 @@
  */
 
 import type { ImageCheck, ImageCheckInput, KernelFormat } from "../types.ts";
-import { planBzImageLoad } from "./plan_load.ts";
+import { planX86Load } from "./plan_load.ts";
 import { formatProtocol, hasSetupHeader, parseSetupHeader, XLF } from "./setup_header.ts";
 
 /**
@@ -82,5 +82,5 @@ export const BZIMAGE: KernelFormat = {
   describe: () => "x86 bzImage",
   check: checkBzImage,
   fileLoad: true,
-  planSegments: planBzImageLoad,
+  planSegments: (sys, input) => planX86Load(sys, input),
 };

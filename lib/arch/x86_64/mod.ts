@@ -1,5 +1,6 @@
 /**
- * x86_64: its ABI and the kernel formats it boots.
+ * x86_64: its ABI and the kernel formats it boots (a bzImage on both
+ * syscalls, an ELF vmlinux on kexec_load).
  *
  * @module
  */
@@ -7,6 +8,7 @@
 import type { Architecture } from "../types.ts";
 import { X86_64_ABI } from "./abi.ts";
 import { BZIMAGE } from "./format_bzimage.ts";
+import { VMLINUX } from "./vmlinux.ts";
 
 /**
  * The x86_64 architecture.
@@ -17,4 +19,4 @@ import { BZIMAGE } from "./format_bzimage.ts";
  * if (X86_64.formats[0].name !== "bzImage") throw new Error();
  * ```
  */
-export const X86_64: Architecture = { ...X86_64_ABI, formats: [BZIMAGE] };
+export const X86_64: Architecture = { ...X86_64_ABI, formats: [BZIMAGE, VMLINUX] };

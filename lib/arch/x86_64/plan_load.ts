@@ -1,7 +1,8 @@
 /**
- * Gathers what a bzImage kexec_load needs from the running machine (memory
+ * Gathers what an x86_64 kexec_load needs from the running machine (memory
  * map, running boot parameters, ACPI RSDP, a random seed; for crash loads the
- * crash sources) and hands it to the pure planners in bzimage.ts and crash.ts.
+ * crash sources) and hands it to the pure planners in bzimage.ts and crash.ts,
+ * for a bzImage or another {@link X86KernelImage} (an ELF vmlinux).
  *
  * @module
  */
@@ -18,17 +19,19 @@ import { BOOT_PARAMS } from "./boot_params.ts";
 import { planBzImage64, RNG_SEED_SIZE } from "./bzimage.ts";
 import { planCrashBzImage64 } from "./crash.ts";
 import { rsdpFromEfiSystab } from "./efi_systab.ts";
+import type { X86KernelImage } from "./kernel_image.ts";
 
 /**
- * Plans a kexec_load of a bzImage on this machine, normal or crash.
+ * Plans a kexec_load on this machine, normal or crash, of `image` (default:
+ * the bzImage in `input.kernel`).
  *
  * @example
  * ```ts
- * import { planBzImageLoad } from "./plan_load.ts";
+ * import { planX86Load } from "./plan_load.ts";
  * import { RecordingSystem } from "../../sys/recording.ts";
  * let message = "";
  * try {
- *   planBzImageLoad(new RecordingSystem({}), {
+ *   planX86Load(new RecordingSystem({}), {
  *     kernelPath: "/k", kernel: new Uint8Array(64), initrd: null, cmdline: "",
  *     crash: false, verify: true, facts: {},
  *   });
@@ -36,12 +39,17 @@ import { rsdpFromEfiSystab } from "./efi_systab.ts";
  * if (message === "") throw new Error("a 64-byte file is no bzImage");
  * ```
  */
-export function planBzImageLoad(sys: System, input: SegmentLoadInput): SegmentLoadPlan {
-  if (input.crash) return planCrashLoad(sys, input);
+export function planX86Load(
+  sys: System,
+  input: SegmentLoadInput,
+  image?: X86KernelImage,
+): SegmentLoadPlan {
+  if (input.crash) return planCrashLoad(sys, input, image);
   const map = readMemoryMap(sys);
   const systab = sys.readText(PATHS.efiSystab);
   const plan = planBzImage64({
     kernel: input.kernel,
+    image,
     kernelPath: input.kernelPath,
     initrd: input.initrd,
     cmdline: input.cmdline,
@@ -62,7 +70,11 @@ export function planBzImageLoad(sys: System, input: SegmentLoadInput): SegmentLo
 
 // Everything the elfcorehdr and the crash kernel's memory map are built from
 // comes from the running kernel (Documentation/admin-guide/kdump/kdump.rst).
-function planCrashLoad(sys: System, input: SegmentLoadInput): SegmentLoadPlan {
+function planCrashLoad(
+  sys: System,
+  input: SegmentLoadInput,
+  image: X86KernelImage | undefined,
+): SegmentLoadPlan {
   if (input.preserveContext) {
     throw new KexecError("a crash kernel cannot be loaded with --load-preserve-context", {
       hint: "drop -p or --load-preserve-context",
@@ -71,6 +83,7 @@ function planCrashLoad(sys: System, input: SegmentLoadInput): SegmentLoadPlan {
   const systab = sys.readText(PATHS.efiSystab);
   return planCrashBzImage64({
     kernel: input.kernel,
+    image,
     kernelPath: input.kernelPath,
     initrd: input.initrd,
     cmdline: input.cmdline,

@@ -13,6 +13,8 @@ import { isPowerOfTwo } from "../../../lib/memory/allocator.ts";
 import { parseSetupHeader, type SetupHeader } from "../../../lib/arch/x86_64/setup_header.ts";
 import { describeContent } from "../../../lib/image/magic.ts";
 import { resolveKernel } from "../../../lib/image/registry.ts";
+import { MemfdImageStore } from "../../../lib/image/store.ts";
+import { RecordingSystem } from "../../../lib/sys/recording.ts";
 import { mutateBytes } from "../mutate_bytes.ts";
 import { mutateText } from "../mutate_text.ts";
 import type { Rng } from "../rng.ts";
@@ -72,11 +74,13 @@ export const resolveKernelTarget = defineTarget<{ bytes: Uint8Array; arch: Arch 
     bytes: mutateImage(rng, seed.bytes, seeds.map((s) => s.bytes)),
     arch: rng.chance(0.1) ? rng.pick(["x86_64", "aarch64"] as const) : seed.arch,
   }),
-  run({ bytes, arch }) {
+  async run({ bytes, arch }) {
     const described = describeContent(bytes);
     check(described === undefined || described.length > 0, "empty description");
     const here = architecture(arch);
-    const r = resolveKernel(bytes, "fuzz.img", here);
+    // Inflated layers stay below the worker's allocation cap.
+    const store = new MemfdImageStore(new RecordingSystem({}, {}, arch));
+    const r = await resolveKernel(bytes, "fuzz.img", here, store, { maxImageBytes: 8 << 20 });
     check(here.formats.includes(r.format), `accepted a ${r.format.name} for ${arch}`);
     check(r.format.probe(r.bytes), "the format found does not probe its own bytes");
   },
