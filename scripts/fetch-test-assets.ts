@@ -21,6 +21,7 @@
  * deno run -A scripts/fetch-test-assets.ts                  # all architectures
  * deno run -A scripts/fetch-test-assets.ts --arch aarch64   # one
  * deno run -A scripts/fetch-test-assets.ts --install        # as root: apt-get install what is missing
+ * deno run -A scripts/fetch-test-assets.ts --test-kernels   # also build the test kernels (minutes)
  * ```
  *
  * `E2E_KERNEL=/path/to/bzImage` and `E2E_KERNEL_AARCH64=/path/to/Image` use
@@ -262,27 +263,29 @@ export async function ensureTestAssets(options: AssetOptions = {}): Promise<Test
   return { arch, qemu, ...userland, ...kernel };
 }
 
-function parseCli(args: string[]): { arches: GuestArchName[]; install: boolean } {
+function parseCli(args: string[]): { arches: GuestArchName[]; install: boolean; kernels: boolean } {
   const arches: GuestArchName[] = [];
   let install = false;
+  let kernels = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--install") install = true;
+    else if (arg === "--test-kernels") kernels = true;
     else if (arg === "--arch" || arg.startsWith("--arch=")) {
       const value = arg === "--arch" ? args[++i] ?? "" : arg.slice("--arch=".length);
       arches.push(...(value === "all" ? GUEST_ARCHES : [parseGuestArch(value)]));
     } else {
       throw new TestAssetError(
-        `unknown argument ${arg} (use --arch x86_64|aarch64|all, --install)`,
+        `unknown argument ${arg} (use --arch x86_64|aarch64|all, --install, --test-kernels)`,
       );
     }
   }
-  return { arches: arches.length > 0 ? [...new Set(arches)] : [...GUEST_ARCHES], install };
+  return { arches: arches.length > 0 ? [...new Set(arches)] : [...GUEST_ARCHES], install, kernels };
 }
 
 if (import.meta.main) {
   try {
-    const { arches, install } = parseCli(Deno.args);
+    const { arches, install, kernels } = parseCli(Deno.args);
     const log = (l: string) => console.error(`assets: ${l}`);
     for (const arch of arches) {
       const started = performance.now();
@@ -293,6 +296,11 @@ if (import.meta.main) {
         console.log(`${arch}.uefi=${uefi.code}`);
       }
       log(`${arch}: ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      if (kernels) {
+        const { ensureTestKernel } = await import("./build-test-kernel.ts");
+        const built = await ensureTestKernel(arch, { log });
+        console.log(`${arch}.testKernel=${built.image}`);
+      }
     }
   } catch (err) {
     if (!(err instanceof TestAssetError)) throw err;
