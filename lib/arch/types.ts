@@ -60,8 +60,10 @@ export interface SegmentLoadInput {
   readonly memMax?: number;
   /** Load with KEXEC_PRESERVE_CONTEXT (kexec jump). */
   readonly preserveContext?: boolean;
-  /** --dtb: a device tree file's bytes, for architectures that take one. */
+  /** --dtb: a device tree file's bytes, for formats that take one ({@link KernelFormat.deviceTree}). */
   readonly dtb?: Uint8Array;
+  /** The --dtb file's name, for messages. */
+  readonly dtbPath?: string;
   readonly facts: HostFacts;
 }
 
@@ -85,6 +87,11 @@ export interface KernelFormat {
    * (auto mode then goes straight to kexec_load).
    */
   readonly fileLoad: true | string;
+  /**
+   * The kernel boots with a device tree the loader builds, so `--dtb` may
+   * replace the running one (kexec_load only: kexec_file_load builds its own).
+   */
+  readonly deviceTree?: true;
   /** Reads what the plan needs through `sys` and plans a kexec_load (pure planners inside). */
   planSegments(sys: System, input: SegmentLoadInput): SegmentLoadPlan;
 }

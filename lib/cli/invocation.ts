@@ -50,6 +50,8 @@ export interface Invocation {
   readonly syscall: SyscallMode;
   /** -t TYPE. */
   readonly type?: string;
+  /** --dtb FILE. */
+  readonly dtb?: string;
   /** --mem-min / --mem-max as numbers. */
   readonly memMin?: number;
   readonly memMax?: number;
@@ -144,7 +146,6 @@ const UNSUPPORTED: Record<string, string> = {
     "the crash kernel's memory map is always passed in boot_params (e820), not as memmap=",
   "load-live-update": "Xen live update is not supported",
   "exec-live-update": "Xen live update is not supported",
-  "dtb": "--dtb is not supported on this architecture's loaders yet",
   "module": "multiboot modules are not supported",
 };
 
@@ -183,6 +184,7 @@ export function interpret(scan: ScanResult): Invocation {
   const modes = new Map<string, string>();
   let commandLine: string | undefined;
   let type: string | undefined;
+  let dtb: string | undefined;
   let memMinText: [string, string] | undefined;
   let memMaxText: [string, string] | undefined;
   let entryText: [string, string] | undefined;
@@ -215,6 +217,10 @@ export function interpret(scan: ScanResult): Invocation {
         break;
       case "type":
         type = value;
+        break;
+      case "dtb":
+        if (value === "") throw usageError(`option ${opt.spelled} needs a file name`);
+        dtb = value;
         break;
       case "mem-min":
         memMinText = [value, opt.spelled];
@@ -290,6 +296,7 @@ export function interpret(scan: ScanResult): Invocation {
     ukiProfile,
     syscall,
     type,
+    dtb,
     memMin,
     memMax,
     entry,

@@ -47,6 +47,7 @@ export type OptionId =
   | "args-linux"
   | "uki-profile"
   | "type"
+  | "dtb"
   | "mem-min"
   | "mem-max"
   | "no-checks"
@@ -216,6 +217,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "insist on a kernel format, refused when the content disagrees (x86_64: bzImage64, " +
       "bzImage, elf-x86_64; any: gzip, zstd, xz, zboot, uki); the default detects it by content",
     differs: "applies to both system calls (kexec-tools ignores it for kexec_file_load)",
+  },
+  {
+    id: "dtb",
+    long: ["dtb"],
+    value: "FILE",
+    group: "image",
+    help: "the device tree the new kernel boots with (arm64, kexec_load; /chosen is rewritten); " +
+      "the default is the running kernel's /sys/firmware/fdt",
+    differs: "makes the automatic mode use kexec_load; refused with -s",
   },
   {
     id: "mem-min",
@@ -391,7 +401,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     id: "unsupported",
-    long: ["dtb", "module"],
+    long: ["module"],
     value: "FILE",
     group: "compat",
     help: "refused with an explanation (not supported)",

@@ -130,6 +130,7 @@ async function load(inv: Invocation, sys: System, rep: Reporter): Promise<void> 
     memMin: inv.memMin,
     memMax: inv.memMax,
     type: inv.type,
+    dtb: inv.dtb,
     preserveContext: inv.preserveContext,
     testCorruptSegment: inv.testCorruptSegment,
   }, rep);
