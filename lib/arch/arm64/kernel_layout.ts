@@ -28,6 +28,7 @@ import { findIomem, type IomemNode } from "../../memory/iomem.ts";
 import type { KernelTextMapping } from "../../crash/elfcorehdr.ts";
 import { vmcoreinfoNumber } from "../../crash/kcore_notes.ts";
 import type { KcoreLoad, KernelSymbols } from "../../crash/sources.ts";
+import { KexecError } from "../../errors.ts";
 import { hex } from "../../format.ts";
 
 /** What the layout is derived from (a subset of lib/crash/sources.ts CrashSources). */
@@ -100,9 +101,20 @@ export function arm64KernelLayout(sources: Arm64LayoutSources): Arm64KernelLayou
     )
     .map((load) => ({ load, offset: u64(load.vaddr - load.paddr) }));
   let text = findTextLoad(candidates, sources.symbols, kimageVoffset);
-  const linearOffset = linearFromKcore(candidates.filter((c) => c !== text), notes) ??
-    linearFromVmcoreinfo(vaBits, physOffset, notes) ??
-    linearGuess(sources.iomem, notes);
+  const ram = systemRam(sources.iomem);
+  const plausible = (offset: bigint | undefined, from: string) => {
+    if (offset === undefined || mapsIntoKernelHalf(offset, ram)) return offset;
+    notes.push(
+      `linear map: ${from} gives physical 0 at ${hex(offset)}, which does not map this ` +
+        "machine's RAM into the kernel half; not used",
+    );
+    return undefined;
+  };
+  const linearOffset =
+    plausible(linearFromKcore(candidates.filter((c) => c !== text), notes), "/proc/kcore") ??
+      plausible(linearFromVmcoreinfo(vaBits, physOffset, notes), "VMCOREINFO") ??
+      plausible(linearGuess(sources.iomem, notes), "the guess") ??
+      unmappable();
   // Without _text or kimage_voffset: the one PT_LOAD mapped differently is the image.
   const others = candidates.filter((c) => c.offset !== linearOffset);
   if (text === undefined && others.length === 1) text = others[0];
@@ -117,6 +129,29 @@ export function arm64KernelLayout(sources: Arm64LayoutSources): Arm64KernelLayou
   }
   const kernelText = textMapping(text, sources, kimageVoffset, notes);
   return { linearOffset, kernelText, notes };
+}
+
+function unmappable(): never {
+  throw new KexecError(
+    "cannot work out where the running kernel maps RAM (its linear map), so the crash dump " +
+      "header cannot be built",
+    { hint: "run as root with /proc/kcore readable, or load the crash kernel with -s -p" },
+  );
+}
+
+function systemRam(iomem: readonly IomemNode[]): { start: bigint; end: bigint }[] {
+  return iomem.filter((n) => n.name === "System RAM").map((n) => ({
+    start: BigInt(n.start),
+    end: BigInt(n.end),
+  }));
+}
+
+/** Every RAM byte lands in the kernel half, below 2^64, without wrapping. */
+function mapsIntoKernelHalf(
+  offset: bigint,
+  ram: readonly { start: bigint; end: bigint }[],
+): boolean {
+  return ram.every((r) => offset + r.start >= KERNEL_HALF && offset + r.end <= U64);
 }
 
 // KCORE_TEXT: the PT_LOAD holding _text, or the one mapped with kimage_voffset.
@@ -235,5 +270,6 @@ function textFrom(
 
 function mapping(vaddr: bigint, paddr: bigint, size: bigint): KernelTextMapping | undefined {
   if (paddr < 0n || paddr + size > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  if (vaddr < KERNEL_HALF || vaddr + size > U64) return undefined;
   return { vaddr, paddr: Number(paddr), size: Number(size) };
 }
