@@ -32,7 +32,14 @@ import {
 } from "../../../lib/crash/kcore_notes.ts";
 import { findCrashRegions } from "../../../lib/crash/region.ts";
 import { parseKcoreLoads, readCrashSources } from "../../../lib/crash/sources.ts";
-import { findNode, getProperty, parseFdt, readString, readU64 } from "../../../lib/fdt/fdt.ts";
+import {
+  findNode,
+  getProperty,
+  parseFdt,
+  readString,
+  readU64,
+  serializeFdt,
+} from "../../../lib/fdt/fdt.ts";
 import { parseIomem } from "../../../lib/memory/iomem.ts";
 import type { SegmentLoadPlan } from "../../../lib/plan/types.ts";
 import { validateSegmentPlan } from "../../../lib/plan/validate.ts";
@@ -233,12 +240,17 @@ function checkPlan(
 /** A file of the fake guest: text, bytes, or absent. */
 type GuestFile = string | Uint8Array | undefined;
 
+// The guest's files; its device tree without QEMU's megabyte of free space,
+// so that saved crashers stay small (the tree is not mutated here).
 function guestFiles(boot: "direct" | "uefi"): Record<string, GuestFile> {
-  return Object.fromEntries(
-    Object.entries(virtFiles(boot)).filter(([, f]) =>
-      typeof f === "string" || f instanceof Uint8Array
+  const files = Object.fromEntries(
+    Object.entries(virtFiles(boot)).filter(([path, f]) =>
+      (typeof f === "string" || f instanceof Uint8Array) && !path.startsWith("/boot/")
     ),
   ) as Record<string, GuestFile>;
+  const fdt = files["/sys/firmware/fdt"] as Uint8Array;
+  files["/sys/firmware/fdt"] = serializeFdt(parseFdt(fdt), { freeSpace: 0 });
+  return files;
 }
 
 function fakeSystem(files: Record<string, GuestFile>): System {
