@@ -226,7 +226,9 @@ export async function loadKernel(
           { exitCode: ExitCode.USAGE, hint: "drop --dtb" },
         );
       }
-      notes.push("--dtb: using kexec_load (kexec_file_load builds its own device tree)");
+      const why = "--dtb: using kexec_load (kexec_file_load builds its own device tree)";
+      notes.push(why);
+      rep.debug(why);
       useFile = false;
     }
     if (useFile && fileLoaderRefusal) {

@@ -4,7 +4,8 @@
 # of /proc/iomem so the test can compare the dump's size with the RAM outside
 # the crash region.
 # Needs crashkernel= on the first kernel. Params: LOAD_FLAGS (-c or -s),
-# CRASH_APPEND, STATUS_STEPS (yes: the optional steps).
+# CRASH_APPEND, STATUS_STEPS (yes: the optional steps), FILE_ONLY_STEP (yes:
+# first -s -p alone, which a kernel without KEXEC_FILE refuses).
 grep -E '^[0-9a-f]+-[0-9a-f]+ : System RAM$' /proc/iomem | while IFS= read -r line; do
 	report "E2E-VALUE iomem_ram=$line"
 done
@@ -12,6 +13,10 @@ grep -E ' : Crash kernel$' /proc/iomem | while IFS= read -r line; do
 	report "E2E-VALUE iomem_crash=$line"
 done
 value crash_size /sys/kernel/kexec_crash_size
+if [ "$FILE_ONLY_STEP" = yes ]; then
+	step file_only kexec -s -p "$KERNEL" --initrd="$INITRD" --append="$CRASH_APPEND"
+	value crash_loaded_after_file_only /sys/kernel/kexec_crash_loaded
+fi
 if [ "$STATUS_STEPS" = yes ]; then
 	step status_none kexec -S
 	step dry_run kexec -p $LOAD_FLAGS --dry-run "$KERNEL" --initrd="$INITRD" --append="$CRASH_APPEND"

@@ -60,6 +60,8 @@ export interface GuestCase {
   memoryMiB?: number;
   /** Host files added to the first stage at `guest` paths (streamed; large files welcome). */
   files?: readonly { host: string; guest: string }[];
+  /** More QEMU arguments, after the architecture's (a later `-cpu` replaces its CPU). */
+  qemuArgs?: readonly string[];
 }
 
 /** What a case produced. */
@@ -192,6 +194,7 @@ export async function runGuestCase(spec: GuestCase): Promise<GuestRun> {
     timeoutMs,
     consoleLog: logs.console,
     resultsLog: logs.results,
+    extraArgs: spec.qemuArgs ? [...spec.qemuArgs] : undefined,
   });
   if (Deno.env.get("E2E_KEEP") !== "1") {
     await Deno.remove(initrd).catch(() => {});
