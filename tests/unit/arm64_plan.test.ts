@@ -16,13 +16,7 @@ import {
 import { planArm64ImageLoad } from "../../lib/arch/arm64/plan_load.ts";
 import * as pg from "../../lib/arch/arm64/purgatory_blob.ts";
 import { KexecError } from "../../lib/errors.ts";
-import {
-  findNode,
-  getProperty,
-  parseFdt,
-  readString,
-  serializeFdt,
-} from "../../lib/fdt/fdt.ts";
+import { findNode, getProperty, parseFdt, readString, serializeFdt } from "../../lib/fdt/fdt.ts";
 import { parseIomem } from "../../lib/memory/iomem.ts";
 import type { MemoryRange } from "../../lib/memory/types.ts";
 import type { Segment, SegmentLoadPlan } from "../../lib/plan/types.ts";
