@@ -16,7 +16,7 @@
  * @module
  */
 
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync, zstdCompressSync } from "node:zlib";
 import { PATHS } from "../../lib/abi.ts";
 import type { FakeFile } from "./fake_system.ts";
 import { FakeSystem } from "./fake_system.ts";
@@ -134,4 +134,26 @@ export function virtMachine(
     else files[path] = value;
   }
   return new FakeSystem(files, kernel, "aarch64");
+}
+
+/**
+ * An EFI zboot `vmlinuz.efi` around `image` (drivers/firmware/efi/libstub/
+ * zboot-header.S: "MZ", "zimg" at 4, payload offset and size at 8 and 12,
+ * the compression name at 0x18; non-gzip payloads get the 4-byte size
+ * trailer Makefile.zboot appends).
+ */
+export function arm64Zboot(image: Uint8Array, codec: "gzip" | "zstd"): Uint8Array {
+  const payload = new Uint8Array(codec === "gzip" ? gzipSync(image) : zstdCompressSync(image));
+  const file = new Uint8Array(0x200 + payload.length + 4);
+  const v = new DataView(file.buffer);
+  const enc = new TextEncoder();
+  file.set(enc.encode("MZ"));
+  file.set(enc.encode("zimg"), 4);
+  v.setUint32(8, 0x200, true);
+  v.setUint32(12, payload.length, true);
+  file.set(enc.encode(codec === "gzip" ? "gzip" : "zstd22"), 0x18);
+  v.setUint32(0x3c, 0x40, true);
+  file.set(payload, 0x200);
+  v.setUint32(0x200 + payload.length, image.length, true);
+  return file;
 }

@@ -18,7 +18,14 @@ import { silentReporter } from "../../lib/report.ts";
 import { Errno } from "../../lib/sys/errno.ts";
 import { dtc, dts } from "../fixtures/fdt.ts";
 import { machine } from "../support/machine.ts";
-import { arm64Image, IMAGE, INITRD, virtFdt, virtMachine } from "../support/arm64_machine.ts";
+import {
+  arm64Image,
+  arm64Zboot,
+  IMAGE,
+  INITRD,
+  virtFdt,
+  virtMachine,
+} from "../support/arm64_machine.ts";
 
 const APPEND = 'console=ttyAMA0 panic=-1 e2e.arg="a b"';
 const withNul = (s: string) => new Uint8Array([...new TextEncoder().encode(s), 0]);
@@ -94,6 +101,17 @@ Deno.test("a gzip'd Image (Image.gz, Ubuntu's vmlinuz) is unwrapped for both sys
   assert.equal(await runCli(["-c", "-l", "/boot/Image.gz", "--append=x"], load), 0, load.stderr);
   const [call] = load.callsOf("kexec_load");
   assert.deepEqual(rows(call.table, call.nr)[0], [0x30000, 0x42000000, 0x2010000]);
+});
+
+Deno.test("an EFI zboot vmlinuz.efi (gzip or zstd inside) is unwrapped to its Image", async () => {
+  const image = arm64Image({ length: 0x30000 });
+  for (const codec of ["gzip", "zstd"] as const) {
+    const sys = virtMachine("uefi", { "/boot/vmlinuz.efi": arm64Zboot(image, codec) });
+    assert.equal(await runCli(["-c", "-l", "/boot/vmlinuz.efi", "--append=x"], sys), 0, sys.stderr);
+    const [call] = sys.callsOf("kexec_load");
+    assert.equal(call.flags, ARM64_ABI.kexecArch);
+    assert.equal(rows(call.table, call.nr)[0][0], image.length, `${codec}: the inflated Image`);
+  }
 });
 
 Deno.test("--dtb: auto goes straight to kexec_load with that tree; -s --dtb is a usage error", async () => {
