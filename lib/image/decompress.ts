@@ -7,7 +7,11 @@
  * Output goes chunk by chunk into an {@link ImageSink} (a memfd on a real
  * machine) and is counted as it comes: a decompression bomb is stopped at
  * the limit, never inflated whole, and nothing is kept in the JS heap but
- * the chunk in flight.
+ * the chunk in flight. Two limits apply: the absolute one of the caller, and
+ * {@link MAX_EXPANSION} times the compressed size once past
+ * {@link EXPANSION_FLOOR}, which stops a small bomb long before it fills
+ * memory (kernels shrink 3–6 times; deflate cannot pass about 1032 times, so
+ * anything beyond 100 is made to be a bomb).
  *
  * @module
  */
@@ -15,11 +19,18 @@
 import { once } from "node:events";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { KexecError } from "../errors.ts";
+import { size } from "../format.ts";
 import type { CompressedPayload, ImageSink } from "./types.ts";
 
 /** Bytes handed to the decompressor at a time. */
 const INPUT_CHUNK = 1 << 20;
+/** Bytes the decompressor hands out at a time (node:zlib defaults to 16 KiB). */
+const OUTPUT_CHUNK = 1 << 20;
 const MiB = 1 << 20;
+/** Most an image may grow over its compressed size once past {@link EXPANSION_FLOOR}. */
+export const MAX_EXPANSION = 100;
+/** Output every payload may have whatever its ratio, so small inputs are never judged by it. */
+export const EXPANSION_FLOOR = 16 * MiB;
 
 /** What {@link inflate} needs besides the payload. */
 export interface InflateOptions {
@@ -63,14 +74,20 @@ export async function inflate(
   const chunks = payload.codec === "xz"
     ? xzChunks(payload.data, options.what)
     : zlibChunks(payload);
+  const byRatio = Math.max(EXPANSION_FLOOR, MAX_EXPANSION * payload.data.length);
+  const limit = Math.min(options.limit, byRatio);
   let total = 0;
   try {
     for await (const chunk of chunks) {
       total += chunk.length;
-      if (total > options.limit) {
+      if (total > limit) {
+        const why = limit === options.limit
+          ? `more than ${Math.floor(limit / MiB)} MiB, the limit for an unwrapped image`
+          : `more than ${MAX_EXPANSION} times its ${size(payload.data.length)} (past ${
+            size(limit)
+          })`;
         throw new KexecError(
-          `${options.what}: its ${payload.codec} data inflates to more than ` +
-            `${Math.floor(options.limit / MiB)} MiB, the limit for an unwrapped image; ` +
+          `${options.what}: its ${payload.codec} data inflates to ${why}; ` +
             "refusing it as a decompression bomb",
           { hint: "if it really is a kernel, decompress it by hand and load the result" },
         );
@@ -93,7 +110,9 @@ export async function inflate(
 }
 
 async function* zlibChunks(payload: CompressedPayload): AsyncGenerator<Uint8Array> {
-  const stream = payload.codec === "gzip" ? createGunzip() : createZstdDecompress();
+  const stream = payload.codec === "gzip"
+    ? createGunzip({ chunkSize: OUTPUT_CHUNK })
+    : createZstdDecompress({ chunkSize: OUTPUT_CHUNK });
   // Deno 2.9's zstd stream throws corrupt-data errors from a process tick
   // instead of emitting "error": catch exactly those while this stream runs
   // and end the stream with them, so they surface below as a refusal.

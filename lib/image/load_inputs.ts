@@ -11,6 +11,7 @@
 import type { Architecture } from "../arch/mod.ts";
 import { size } from "../format.ts";
 import {
+  alignPart,
   type ExtraFile,
   type InitrdPart,
   writeExtraFiles,
@@ -144,8 +145,7 @@ export async function prepareLoadInputs(
   try {
     lines.push(...writeInitrdParts(writer, parts));
     if (extra.length > 0) {
-      const pad = (4 - writer.size % 4) % 4;
-      if (pad > 0) writer.write(new Uint8Array(pad));
+      alignPart(writer);
       const at = writer.size;
       const bytes = writeExtraFiles(writer, extra);
       lines.push(

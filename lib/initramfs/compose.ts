@@ -73,8 +73,7 @@ export function parseExtraFile(value: string): { host: string; guest: string } {
 export function writeInitrdParts(writer: MemfdWriter, parts: readonly InitrdPart[]): string[] {
   const lines: string[] = [];
   for (const [i, part] of parts.entries()) {
-    const pad = newcPadding(writer.size);
-    if (pad.length > 0) writer.write(pad);
+    alignPart(writer);
     const at = writer.size;
     if ("bytes" in part) writer.write(part.bytes);
     else writer.append(part.file);
@@ -84,9 +83,28 @@ export function writeInitrdParts(writer: MemfdWriter, parts: readonly InitrdPart
 }
 
 /**
+ * Pads `writer` with NULs to the next {@link INITRD_PART_ALIGN} boundary,
+ * where the next part may start.
+ *
+ * @example
+ * ```ts
+ * import { alignPart } from "./compose.ts";
+ * import { RecordingSystem } from "../sys/recording.ts";
+ * const w = new RecordingSystem({}).createMemfd("initrd");
+ * w.write(new Uint8Array(5));
+ * alignPart(w);
+ * if (w.size !== 8) throw new Error();
+ * ```
+ */
+export function alignPart(writer: MemfdWriter): void {
+  const pad = newcPadding(writer.size);
+  if (pad.length > 0) writer.write(pad);
+}
+
+/**
  * Appends a newc archive of `files` to `writer` (parent directories
  * included; contents copied by the kernel from the files) and returns its
- * size. Call it at a 4-byte boundary.
+ * size. Call it at a part boundary ({@link alignPart}).
  *
  * @example
  * ```ts

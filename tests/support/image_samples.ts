@@ -43,12 +43,15 @@ export async function pipeThrough(
     }
     throw e;
   }
-  if (input) {
-    const w = child.stdin.getWriter();
-    await w.write(input);
-    await w.close();
-  }
-  const out = await child.output();
+  // Written while the output is read: a large input would fill both pipes otherwise.
+  const writing = input
+    ? (async () => {
+      const w = child.stdin.getWriter();
+      await w.write(input);
+      await w.close();
+    })()
+    : Promise.resolve();
+  const [out] = await Promise.all([child.output(), writing]);
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
   }

@@ -40,6 +40,8 @@ const MADE_UP_JUMP = 0x6a;
 /** ROOT_RDONLY, the root_flags default of header.S. */
 const ROOT_RDONLY = 1;
 const PAGE = 4096;
+/** x86_64's largest physical address space (MAXPHYADDR ≤ 52). */
+const PHYS_LIMIT = 2 ** 52;
 
 function fail(path: string, what: string): KexecError {
   return new KexecError(`kernel ${path}: ${what}`, {
@@ -75,6 +77,9 @@ function layout(bytes: Uint8Array, path: string): VmlinuxLayout {
       throw fail(path, `PT_LOAD at p_paddr ${hex(load.paddr)} overlaps the one before it`);
     }
     end = load.paddr + alignUp(load.memsz, PAGE);
+    if (end > PHYS_LIMIT) {
+      throw fail(path, `PT_LOAD at p_paddr ${hex(load.paddr)} ends beyond 2^52, past any RAM`);
+    }
     pieces.push({
       name: i === 0 ? "kernel" : `kernel.${i}`,
       buf: bytes.subarray(load.offset, load.offset + load.filesz),
@@ -102,7 +107,9 @@ function madeUpHeader(l: VmlinuxLayout, relocatable: boolean): [SetupHeader, Uin
     version: MADE_UP_VERSION,
     syssize: 0,
     loadflags: LOADFLAGS.LOADED_HIGH,
-    xloadflags: XLF.KERNEL_64 | XLF.CAN_BE_LOADED_ABOVE_4G,
+    // XLF_5LEVEL too: a vmlinux cannot declare it, and one that runs under a
+    // 5-level kernel of its distribution is built with CONFIG_X86_5LEVEL.
+    xloadflags: XLF.KERNEL_64 | XLF.CAN_BE_LOADED_ABOVE_4G | XLF.FIVE_LEVEL,
     initrdAddrMax: 0x7fffffff,
     kernelAlignment: RELOCATION_ALIGN,
     relocatableKernel: relocatable,
@@ -210,9 +217,9 @@ export function vmlinuxKernel(bytes: Uint8Array, path: string, relocate: boolean
 }
 
 /**
- * Checks a vmlinux before any system call: the program headers, the
- * command line against COMMAND_LINE_SIZE, and 5-level paging, which a
- * vmlinux cannot declare support for.
+ * Checks a vmlinux before any system call: the program headers and the
+ * command line against COMMAND_LINE_SIZE. Under 5-level paging a note says
+ * what cannot be checked: a vmlinux cannot declare that it supports it.
  *
  * @example
  * ```ts
@@ -227,15 +234,15 @@ export function vmlinuxKernel(bytes: Uint8Array, path: string, relocate: boolean
  */
 export function checkVmlinux(input: ImageCheckInput): ImageCheck {
   const l = layout(input.bytes, input.path);
-  if (input.wideUserAddresses) {
-    throw fail(
-      input.path,
-      "this machine runs with 5-level paging, and a vmlinux cannot say whether it supports it",
-    );
-  }
   const max = X86_COMMAND_LINE_SIZE - 1;
   return {
     notes: [
+      ...(input.wideUserAddresses
+        ? [
+          "5-level paging is on: the vmlinux must be built with CONFIG_X86_5LEVEL, which it " +
+          "cannot declare (distribution kernels are)",
+        ]
+        : []),
       `vmlinux: ${l.pieces.length} PT_LOADs, p_paddr ${hex(l.base)}-${
         hex(l.base + l.span - 1)
       }, e_entry ${hex(l.elf.entry)}`,
