@@ -67,6 +67,8 @@ export interface LoadRequest {
   readonly type?: string;
   /** --load-preserve-context: KEXEC_PRESERVE_CONTEXT (kexec_load only). */
   readonly preserveContext?: boolean;
+  /** --dtb: the device tree the new kernel gets (kexec_load of a format that takes one). */
+  readonly dtb?: string;
 }
 
 /** One system call made (or, for a dry run, that would be made). */
@@ -175,6 +177,9 @@ export async function loadKernel(
       wideUserAddresses: sys.fiveLevelPaging(),
       pageSize: sys.pageSize,
     });
+    const dtb = req.dtb === undefined
+      ? undefined
+      : readDeviceTree(sys, req, resolved.format.name, resolved.format.deviceTree, opened);
     const fileLoaderRefusal = resolved.format.fileLoad === true
       ? check.fileLoaderRefusal
       : resolved.format.fileLoad;
@@ -208,6 +213,19 @@ export async function loadKernel(
     }
     if (!useFile && !check.fitsSegmentLoad) {
       throw cmdlineTooLong(cmdlineLength, check.segmentLoadMax!, req.kernel, "kexec_load");
+    }
+    if (useFile && dtb) {
+      if (!useLoad) {
+        throw new KexecError(
+          `--dtb needs kexec_load (kexec_file_load builds its own device tree), but ` +
+            lockdownRefusesKexecLoad(facts),
+          { exitCode: ExitCode.USAGE, hint: "drop --dtb" },
+        );
+      }
+      const why = "--dtb: using kexec_load (kexec_file_load builds its own device tree)";
+      notes.push(why);
+      rep.debug(why);
+      useFile = false;
     }
     if (useFile && fileLoaderRefusal) {
       // Predicted ENOEXEC: not asking the kernel keeps a loaded crash kernel,
@@ -262,6 +280,8 @@ export async function loadKernel(
         memMax: req.memMax,
         preserveContext: req.preserveContext,
         modules: moduleFiles.map((m) => ({ ...m, bytes: sys.mapFile(m.file) })),
+        dtb,
+        dtbPath: req.dtb,
         facts,
       });
       validateSegmentPlan(plan, {
@@ -348,6 +368,31 @@ export async function loadKernel(
     for (const f of opened) sys.close(f);
     store.close();
   }
+}
+
+/** The --dtb file's bytes; a usage error when the kernel's format takes no device tree. */
+function readDeviceTree(
+  sys: System,
+  req: LoadRequest,
+  format: string,
+  takesDeviceTree: boolean | undefined,
+  opened: OpenedFile[],
+): Uint8Array {
+  if (!takesDeviceTree) {
+    throw new KexecError(`--dtb: a ${format} kernel is not booted with a device tree`, {
+      exitCode: ExitCode.USAGE,
+      hint: "drop --dtb",
+    });
+  }
+  if (req.syscall === "file") {
+    throw new KexecError(
+      "--dtb works with kexec_load only: kexec_file_load builds the device tree itself",
+      { exitCode: ExitCode.USAGE, hint: "drop -s (or use -c), or drop --dtb" },
+    );
+  }
+  const file = sys.openFile(req.dtb!, "device tree");
+  opened.push(file);
+  return sys.mapFile(file);
 }
 
 /**

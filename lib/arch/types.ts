@@ -71,10 +71,12 @@ export interface SegmentLoadInput {
   readonly memMax?: number;
   /** Load with KEXEC_PRESERVE_CONTEXT (kexec jump). */
   readonly preserveContext?: boolean;
-  /** --dtb: a device tree file's bytes, for architectures that take one. */
+  /** --dtb: a device tree file's bytes, for formats that take one ({@link KernelFormat.deviceTree}). */
   readonly dtb?: Uint8Array;
   /** --module, in order, for formats that take modules ({@link KernelFormat.takesModules}). */
   readonly modules?: readonly KernelModule[];
+  /** The --dtb file's name, for messages. */
+  readonly dtbPath?: string;
   readonly facts: HostFacts;
 }
 
@@ -100,6 +102,11 @@ export interface KernelFormat {
   readonly fileLoad: true | string;
   /** The format boots with `--module`s (Multiboot); others refuse them. */
   readonly takesModules?: boolean;
+  /**
+   * The kernel boots with a device tree the loader builds, so `--dtb` may
+   * replace the running one (kexec_load only: kexec_file_load builds its own).
+   */
+  readonly deviceTree?: true;
   /** Reads what the plan needs through `sys` and plans a kexec_load (pure planners inside). */
   planSegments(sys: System, input: SegmentLoadInput): SegmentLoadPlan;
 }

@@ -70,6 +70,8 @@ export interface Invocation {
   readonly syscall: SyscallMode;
   /** -t TYPE when a kexec_load planner serves it. */
   readonly type?: string;
+  /** --dtb FILE. */
+  readonly dtb?: string;
   /** --mem-min / --mem-max as numbers. */
   readonly memMin?: number;
   readonly memMax?: number;
@@ -98,6 +100,7 @@ interface Gathered {
   modules: string[];
   extraFiles: { host: string; guest: string }[];
   ukiProfile?: number;
+  dtb?: string;
   commandLine?: string;
   reuseCmdline: boolean;
   type?: string;
@@ -257,6 +260,15 @@ function runOptionLoop(
         break;
       case "type":
         got.type = value;
+        break;
+      case "dtb":
+        // Where no format takes a device tree (x86_64), kexec-tools' loader ignores it too.
+        if (cli.effects["dtb"]) {
+          compatOption("dtb", spelled, arch, got.warnings, got.refusals);
+          break;
+        }
+        if (value === "") throw usageError(`option ${spelled} needs a file name`);
+        got.dtb = value;
         break;
       case "mem-min":
         got.memMin = addressOption(value, spelled);

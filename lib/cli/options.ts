@@ -49,6 +49,7 @@ export type OptionId =
   | "args-linux"
   | "uki-profile"
   | "type"
+  | "dtb"
   | "mem-min"
   | "mem-max"
   | "no-checks"
@@ -231,6 +232,15 @@ export const OPTIONS: readonly OptionSpec[] = [
       "names without a format here are refused unless -s, an unknown name even with -s",
   },
   {
+    id: "dtb",
+    long: ["dtb"],
+    value: "FILE",
+    group: "image",
+    help: "the device tree the new kernel boots with (arm64, kexec_load; /chosen is rewritten); " +
+      "the default is the running kernel's /sys/firmware/fdt",
+    differs: "makes the automatic mode use kexec_load; refused with -s",
+  },
+  {
     id: "mem-min",
     long: ["mem-min"],
     value: "ADDR",
@@ -385,14 +395,6 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "VALUE",
     group: "compat",
     help: "kexec-tools purgatory console options",
-    hidden: true,
-  },
-  {
-    id: "compat",
-    long: ["dtb"],
-    value: "FILE",
-    group: "compat",
-    help: "kexec-tools loader options with a file argument",
     hidden: true,
   },
   {

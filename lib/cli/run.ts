@@ -164,6 +164,7 @@ async function load(
     memMin: inv.memMin,
     memMax: inv.memMax,
     type: inv.type,
+    dtb: inv.dtb,
     preserveContext: step.preserveContext,
   }, rep);
   if (!inv.dryRun) return;

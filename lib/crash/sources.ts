@@ -20,6 +20,7 @@ import type { System } from "../sys/system.ts";
 import { ELF, ELF64_EHDR, ELF64_PHDR, ELF_MAGIC } from "./elf64.ts";
 import type { CpuCrashNote, NoteBuffer } from "./elfcorehdr.ts";
 import { derivePerCpuNotes, type PerCpuNotes } from "./percpu_notes.ts";
+import { findVmcoreinfoNote, kcoreNoteSegments, parseVmcoreinfoText } from "./kcore_notes.ts";
 
 /** sysfs directory of the CPUs (cpuN/crash_notes, cpuN/crash_notes_size). */
 export const CPU_SYSFS_DIR = "/sys/devices/system/cpu";
@@ -71,6 +72,8 @@ export interface CrashSources {
   readonly symbols?: KernelSymbols;
   /** /proc/kcore PT_LOADs, when readable. */
   readonly kcoreLoads?: KcoreLoad[];
+  /** The VMCOREINFO entries of /proc/kcore's note segment (Linux ≥ 4.19), when readable. */
+  readonly kcoreVmcoreinfo?: ReadonlyMap<string, string>;
   /** What was missing or unusable, for -d and --dry-run. */
   readonly notes: string[];
 }
@@ -316,13 +319,15 @@ export function readCrashSources(sys: System): CrashSources {
     });
   }
   const symbols = readKernelSymbols(sys, notes);
-  const kcoreLoads = readKcoreLoads(sys, notes);
+  const kcore = readKcore(sys, notes);
+  const kcoreLoads = kcore.loads;
   return {
     iomem,
     cpuNotes: readCpuNotes(sys, notes, symbols, kcoreLoads),
     vmcoreinfo: readVmcoreinfo(sys, notes),
     symbols,
     kcoreLoads,
+    kcoreVmcoreinfo: kcore.vmcoreinfo,
     notes,
   };
 }
@@ -461,26 +466,53 @@ function readKernelSymbols(sys: System, notes: string[]): KernelSymbols | undefi
   }
   const symbols = parseKallsyms(text);
   if (symbols.text === undefined || symbols.end === undefined) {
-    notes.push(`${PATHS.kallsyms} does not show _text and _end (kptr_restrict?)`);
+    notes.push(
+      `${PATHS.kallsyms} does not show _text and _end (hidden by kptr_restrict, or a kernel ` +
+        "without CONFIG_KALLSYMS_ALL, such as Debian's arm64 one)",
+    );
     return undefined;
   }
   return symbols;
 }
 
-function readKcoreLoads(sys: System, notes: string[]): KcoreLoad[] | undefined {
+function readKcore(
+  sys: System,
+  notes: string[],
+): { loads?: KcoreLoad[]; vmcoreinfo?: Map<string, string> } {
   let bytes = sys.readBytes(PATHS.kcore, KCORE_HEADER_READ);
   if (bytes === undefined || bytes.length === 0) {
     notes.push(`${PATHS.kcore} is unreadable (needs CAP_SYS_RAWIO and CONFIG_PROC_KCORE)`);
-    return undefined;
+    return {};
   }
   const needed = kcoreHeaderLength(bytes);
   if (needed !== undefined && needed > bytes.length && needed <= KCORE_HEADER_MAX) {
     bytes = sys.readBytes(PATHS.kcore, needed) ?? bytes;
   }
+  let loads: KcoreLoad[];
   try {
-    return parseKcoreLoads(bytes);
+    loads = parseKcoreLoads(bytes);
   } catch (e) {
     notes.push((e as Error).message);
-    return undefined;
+    return {};
   }
+  return { loads, vmcoreinfo: readKcoreVmcoreinfo(sys, bytes, notes) };
+}
+
+// The note segment follows the program headers, within the first 64 KiB on
+// the kernels seen; read further (bounded) when it does not.
+function readKcoreVmcoreinfo(
+  sys: System,
+  header: Uint8Array,
+  notes: string[],
+): Map<string, string> | undefined {
+  for (const segment of kcoreNoteSegments(header)) {
+    const end = segment.offset + segment.size;
+    if (end > KCORE_HEADER_MAX) continue;
+    const bytes = end <= header.length ? header : sys.readBytes(PATHS.kcore, end);
+    if (bytes === undefined || bytes.length < end) continue;
+    const text = findVmcoreinfoNote(bytes.subarray(segment.offset, end));
+    if (text !== undefined) return parseVmcoreinfoText(text);
+  }
+  notes.push(`${PATHS.kcore} has no VMCOREINFO note (kernels before 4.19 have none)`);
+  return undefined;
 }

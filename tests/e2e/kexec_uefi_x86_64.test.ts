@@ -65,7 +65,7 @@ Deno.test("e2e x86_64 UEFI: -c -l then -e boots with EFI runtime services, SMBIO
   const run = await runGuestCase({
     name: "uefi-load-syscall",
     script: "uefi-load.sh",
-    firmware: "ovmf",
+    firmware: "uefi",
     params: { LOAD_FLAGS: "-c", KEXEC_APPEND },
     files: [FACTS],
     stage2Hook: "uefi-facts.sh",
@@ -99,7 +99,7 @@ Deno.test("e2e x86_64 UEFI: -s -l (kexec_file_load) then -e boots with EFI as we
   const run = await runGuestCase({
     name: "uefi-load-file",
     script: "uefi-load.sh",
-    firmware: "ovmf",
+    firmware: "uefi",
     params: { LOAD_FLAGS: "-s", KEXEC_APPEND },
     files: [FACTS],
     stage2Hook: "uefi-facts.sh",
@@ -119,7 +119,7 @@ Deno.test("e2e x86_64 UEFI: -c -p crash kernel has EFI and a vmcore makedumpfile
   const run = await runGuestCase({
     name: "uefi-kdump-syscall",
     script: "kdump.sh",
-    firmware: "ovmf",
+    firmware: "uefi",
     kernelArgs: ["crashkernel=256M"],
     params: { LOAD_FLAGS: "-c", CRASH_APPEND, STATUS_STEPS: "no", UEFI_FACTS: "yes" },
     files: [FACTS],

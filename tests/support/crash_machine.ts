@@ -97,7 +97,12 @@ export function kcoreHeader(entries: KcoreEntry[] = kcoreEntries()): Uint8Array 
   v.setUint16(0x34, 64, true);
   v.setUint16(0x36, 56, true);
   v.setUint16(0x38, count, true);
-  v.setUint32(64, 4, true); // PT_NOTE first
+  v.setUint32(64, 4, true); // PT_NOTE first, pointing at a VMCOREINFO note after the headers
+  const note = vmcoreinfoNote("OSRELEASE=6.1.0-57-amd64\nPAGESIZE=4096\n");
+  const noteAt = 64 + 56 * count;
+  bytes.set(note, noteAt);
+  v.setBigUint64(64 + 8, BigInt(noteAt), true);
+  v.setBigUint64(64 + 0x20, BigInt(note.length), true);
   entries.forEach((e, i) => {
     const at = 64 + 56 * (i + 1);
     v.setUint32(at, 1, true);
@@ -110,6 +115,18 @@ export function kcoreHeader(entries: KcoreEntry[] = kcoreEntries()): Uint8Array 
     v.setBigUint64(at + 0x30, 4096n, true);
   });
   return bytes;
+}
+
+/** An ELF note named VMCOREINFO (namesz, descsz, type 0, name and text padded to 4). */
+export function vmcoreinfoNote(text: string): Uint8Array {
+  const desc = new TextEncoder().encode(text);
+  const note = new Uint8Array(12 + 12 + Math.ceil(desc.length / 4) * 4);
+  const v = new DataView(note.buffer);
+  v.setUint32(0, 11, true);
+  v.setUint32(4, desc.length, true);
+  note.set(new TextEncoder().encode("VMCOREINFO\0"), 12);
+  note.set(desc, 24);
+  return note;
 }
 
 /** The crash-related files; `extra` overrides or adds (undefined removes). */

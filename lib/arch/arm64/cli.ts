@@ -14,10 +14,6 @@ const X86_ONLY = "it is an x86 option";
 export const AARCH64_CLI: ArchCli = {
   loadOnly: new Set(),
   effects: {
-    "dtb": {
-      refused: "passing a device tree to kexec_load is not implemented yet on arm64",
-      exitCode: 255,
-    },
     "serial": { noEffect: "this kexec's purgatory prints nothing" },
     "serial-baud": { noEffect: X86_ONLY },
     "reset-vga": { noEffect: X86_ONLY },

@@ -1,19 +1,23 @@
 /**
  * The arm64 `Image` format (Documentation/arch/arm64/booting.rst, "Call the
- * kernel image"): a 64-byte header with the magic "ARM\x64" at 0x38.
+ * kernel image"): a 64-byte header with the magic "ARM\x64" at 0x38, checked
+ * before any system call (endianness, page size, image_size), booted by
+ * kexec_load through plan_load.ts or handed whole to kexec_file_load.
  *
  * @module
  */
 
 import { KexecError } from "../../errors.ts";
 import type { ImageCheck, ImageCheckInput, KernelFormat } from "../types.ts";
-
-// booting.rst: the header's magic and its place.
-const HEADER_SIZE = 64;
-const MAGIC_OFFSET = 0x38;
-const MAGIC = 0x644d5241; // "ARM\x64", little-endian
-// arch/arm64/include/uapi/asm/setup.h COMMAND_LINE_SIZE, NUL included.
-const COMMAND_LINE_SIZE = 2048;
+import {
+  ARM64_IMAGE_HEADER,
+  ARM64_IMAGE_MAGIC,
+  describeArm64ImageHeader,
+  pageSizeName,
+  parseArm64ImageHeader,
+} from "./image_header.ts";
+import { ARM64_COMMAND_LINE_SIZE } from "./plan_image.ts";
+import { planArm64ImageLoad } from "./plan_load.ts";
 
 /**
  * Whether `bytes` start with an arm64 Image header.
@@ -27,15 +31,65 @@ const COMMAND_LINE_SIZE = 2048;
  * ```
  */
 export function probeArm64Image(bytes: Uint8Array): boolean {
-  if (bytes.length < HEADER_SIZE) return false;
-  return new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE).getUint32(MAGIC_OFFSET, true) ===
-    MAGIC;
+  if (bytes.length < ARM64_IMAGE_HEADER.size) return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, ARM64_IMAGE_HEADER.size);
+  return view.getUint32(ARM64_IMAGE_HEADER.magic, true) === ARM64_IMAGE_MAGIC;
 }
 
-function checkArm64Image(input: ImageCheckInput): ImageCheck {
-  const max = COMMAND_LINE_SIZE - 1;
+/**
+ * Checks an arm64 Image before any system call: refuses a big-endian
+ * kernel, a kernel built for another page size than the running kernel's,
+ * and a header without `image_size` (before Linux 3.17); measures the
+ * command line against COMMAND_LINE_SIZE.
+ *
+ * @example
+ * ```ts
+ * import { checkArm64Image } from "./format_image.ts";
+ * const img = new Uint8Array(64);
+ * const v = new DataView(img.buffer);
+ * v.setBigUint64(0x10, 0x2000000n, true);
+ * v.setBigUint64(0x18, 0b110n, true); // 64K pages
+ * v.setUint32(0x38, 0x644d5241, true);
+ * let message = "";
+ * try {
+ *   checkArm64Image({ bytes: img, path: "/k", cmdlineLength: 0, wideUserAddresses: false, pageSize: 4096 });
+ * } catch (e) { message = (e as Error).message; }
+ * if (!message.includes("64K") || !message.includes("4K")) throw new Error(message);
+ * ```
+ */
+export function checkArm64Image(input: ImageCheckInput): ImageCheck {
+  const h = parseArm64ImageHeader(input.bytes, input.path);
+  const kernel = `kernel ${input.path}`;
+  if (h.bigEndian) {
+    throw new KexecError(
+      `${kernel} is a big-endian arm64 Image (header flags bit 0), but the running kernel is ` +
+        "little-endian; this tool boots little-endian kernels only",
+      { hint: "build the kernel without CONFIG_CPU_BIG_ENDIAN" },
+    );
+  }
+  const running = input.pageSize;
+  if (h.pageSize !== undefined && h.pageSize !== running) {
+    throw new KexecError(
+      `${kernel} is built for ${pageSizeName(h.pageSize)} pages (header flags bits 1-2), but ` +
+        `the running kernel uses ${pageSizeName(running)} pages: whether this CPU implements ` +
+        `the ${pageSizeName(h.pageSize)} translation granule cannot be seen from user space, ` +
+        "so it is refused",
+      { hint: `load a kernel built for ${pageSizeName(running)} pages` },
+    );
+  }
+  if (h.imageSize === 0) {
+    throw new KexecError(
+      `${kernel}: image_size is 0, as in kernels before 3.17, whose size in memory is unknown ` +
+        "(the kernel's own loader refuses such an Image too)",
+      { hint: "load a kernel of Linux 3.17 or later" },
+    );
+  }
+  const max = ARM64_COMMAND_LINE_SIZE - 1;
   return {
-    notes: [`command line: ${input.cmdlineLength} bytes (at most ${max})`],
+    notes: [
+      describeArm64ImageHeader(h),
+      `command line: ${input.cmdlineLength} bytes (at most ${max})`,
+    ],
     fitsFileLoad: input.cmdlineLength <= max,
     fitsSegmentLoad: input.cmdlineLength <= max,
     fileLoadMax: max,
@@ -49,19 +103,22 @@ function checkArm64Image(input: ImageCheckInput): ImageCheck {
  * @example
  * ```ts
  * import { ARM64_IMAGE } from "./format_image.ts";
- * if (!ARM64_IMAGE.typeNames.includes("Image")) throw new Error();
+ * if (!ARM64_IMAGE.typeNames.includes("Image") || ARM64_IMAGE.deviceTree !== true) throw new Error();
  * ```
  */
 export const ARM64_IMAGE: KernelFormat = {
   name: "Image",
   typeNames: ["Image"],
   probe: probeArm64Image,
-  describe: () => "arm64 Image",
+  describe: (bytes) => {
+    try {
+      return parseArm64ImageHeader(bytes, "").efiStub ? "arm64 Image with EFI stub" : "arm64 Image";
+    } catch {
+      return "arm64 Image";
+    }
+  },
   check: checkArm64Image,
   fileLoad: true,
-  planSegments: () => {
-    throw new KexecError("kexec_load is not implemented yet for arm64 (aarch64)", {
-      hint: "use kexec_file_load with -s",
-    });
-  },
+  deviceTree: true,
+  planSegments: planArm64ImageLoad,
 };

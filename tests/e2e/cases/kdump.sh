@@ -6,6 +6,8 @@
 # Needs crashkernel= on the first kernel. Params: LOAD_FLAGS (-c or -s),
 # CRASH_APPEND, STATUS_STEPS (yes: the optional steps), UEFI_FACTS (yes: report
 # the first kernel's EFI facts with /e2e/uefi-facts.sh).
+# CRASH_APPEND, STATUS_STEPS (yes: the optional steps), FILE_ONLY_STEP (yes:
+# first -s -p alone, which a kernel without KEXEC_FILE refuses).
 grep -E '^[0-9a-f]+-[0-9a-f]+ : System RAM$' /proc/iomem | while IFS= read -r line; do
 	report "E2E-VALUE iomem_ram=$line"
 done
@@ -14,6 +16,10 @@ grep -E ' : Crash kernel$' /proc/iomem | while IFS= read -r line; do
 done
 value crash_size /sys/kernel/kexec_crash_size
 if [ "${UEFI_FACTS:-no}" = yes ]; then UEFI_PREFIX=s1 . /e2e/uefi-facts.sh; fi
+if [ "$FILE_ONLY_STEP" = yes ]; then
+	step file_only kexec -s -p "$KERNEL" --initrd="$INITRD" --append="$CRASH_APPEND"
+	value crash_loaded_after_file_only /sys/kernel/kexec_crash_loaded
+fi
 if [ "$STATUS_STEPS" = yes ]; then
 	step status_none kexec -S
 	step dry_run kexec -p $LOAD_FLAGS --dry-run "$KERNEL" --initrd="$INITRD" --append="$CRASH_APPEND"

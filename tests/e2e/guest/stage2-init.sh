@@ -1,6 +1,7 @@
 #!/bin/busybox sh
 # Second-stage /init: proves which kernel command line and which initrd it got,
-# and, inside a crash kernel, what /proc/vmcore looks like; then powers off.
+# and, inside a crash kernel, what /proc/vmcore looks like and whether
+# makedumpfile (when the case put it in this initrd) can read it; then powers off.
 /bin/busybox mkdir -p /proc /sys /dev /bin /tmp
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -8,8 +9,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
+RESULTS=$(cat /e2e-results-port 2>/dev/null)
 report() {
-	echo "$*" >/dev/ttyS1
+	echo "$*" >"${RESULTS:-/dev/ttyS1}"
 	echo "$*" >/dev/console
 }
 hex() { od -An -v -tx1 | tr -d ' \n'; }

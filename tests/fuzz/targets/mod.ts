@@ -20,6 +20,12 @@ import {
   vmcoreinfoTarget,
 } from "./crash.ts";
 import { efiHandoverTarget } from "./efi.ts";
+import {
+  arm64CrashTarget,
+  arm64ImageTarget,
+  arm64PlanTarget,
+  kcoreVmcoreinfoTarget,
+} from "./arm64.ts";
 import { elfDynamicTarget } from "./elf_dynamic.ts";
 import { fdtChosenTarget, fdtTarget } from "./fdt.ts";
 import {
@@ -71,11 +77,14 @@ export const TARGETS: readonly FuzzTarget<unknown>[] = [
   kallsymsTarget,
   kcoreTarget,
   crashPlanTarget,
+  kcoreVmcoreinfoTarget,
+  arm64ImageTarget,
+  arm64PlanTarget,
+  arm64CrashTarget,
 ];
 
 /** Parsers named by issue 6 that do not exist in lib/ yet, so nothing is fuzzed for them. */
 export const NOT_PRESENT: readonly { readonly name: string; readonly what: string }[] = [
-  { name: "arm64_image", what: "arm64 Image header parser (detectImage only checks the magic)" },
   { name: "cpio_reader", what: "newc reader (only the writer exists; its inputs are fuzzed)" },
 ];
 
