@@ -1,42 +1,75 @@
 /**
- * Test assets for the QEMU end-to-end tests, fetched from apt only and cached:
+ * Test assets for the QEMU end-to-end tests, fetched from apt (and deno for
+ * foreign guests from npm) only, and cached under `.cache/e2e/`:
  *
- * - a Debian kernel: the package `linux-image-amd64` depends on (resolved with
- *   `apt-cache depends` at run time), fetched with `apt-get download`, its
- *   `boot/` unpacked with `dpkg-deb` into `.cache/e2e/kernel/<package>_<version>/`;
- * - `qemu-system-x86_64` (package qemu-system-x86) and a static busybox
- *   (package busybox-static), which must be installed.
+ * - Debian's kernel for each guest architecture: the package `linux-image-amd64`
+ *   or `linux-image-arm64` depends on (resolved with `apt-cache depends` at run
+ *   time), fetched with `apt-get download`, its `boot/` unpacked into
+ *   `kernel/<package>_<version>/` (x86_64) or `aarch64/kernel/…`;
+ * - QEMU (packages qemu-system-x86, qemu-system-arm), which must be installed;
+ * - the guest user space. For the host's architecture: the host's static busybox
+ *   (package busybox-static), deno (the one running the tests) with the host's
+ *   libraries, and makedumpfile if installed. For another architecture: a sysroot
+ *   unpacked from that architecture's Debian packages (busybox-static, libc6,
+ *   makedumpfile and their libraries) through a private apt state
+ *   (`aarch64/apt/`, the host's dpkg architectures are not touched), and deno
+ *   of the host's version from npm (`@deno/linux-arm64-glibc`).
  *
  * A missing asset is an error with the command that fixes it, never a skip.
  *
  * ```sh
- * deno run -A scripts/fetch-test-assets.ts            # fetch the kernel, check the rest
- * deno run -A scripts/fetch-test-assets.ts --install  # as root: apt-get install what is missing
+ * deno run -A scripts/fetch-test-assets.ts                  # all architectures
+ * deno run -A scripts/fetch-test-assets.ts --arch aarch64   # one
+ * deno run -A scripts/fetch-test-assets.ts --install        # as root: apt-get install what is missing
+ * deno run -A scripts/fetch-test-assets.ts --test-kernels   # also build the test kernels (minutes)
  * ```
  *
- * `E2E_KERNEL=/path/to/bzImage` uses that kernel instead; `E2E_CACHE_DIR` moves the cache.
+ * `E2E_KERNEL=/path/to/bzImage` and `E2E_KERNEL_AARCH64=/path/to/Image` use
+ * other kernels; `E2E_CACHE_DIR` moves the cache.
  *
  * @module
  */
 
-import { readElfDynamic } from "../lib/elf/dynamic.ts";
+import { EM_AARCH64, EM_X86_64, readElfDynamic } from "../lib/elf/dynamic.ts";
+import type { AptRoot } from "./test-assets/apt.ts";
+import {
+  aptInstall,
+  defaultCacheDir,
+  findInPath,
+  fixHint,
+  GUEST_ARCHES,
+  type GuestArchName,
+  isFile,
+  isRoot,
+  parseGuestArch,
+  TestAssetError,
+} from "./test-assets/common.ts";
+import { fetchDebianKernel, type KernelAsset } from "./test-assets/debian_kernel.ts";
+import { ensureNpmDeno, ensureSysroot } from "./test-assets/foreign_userland.ts";
+
+export { defaultCacheDir, findInPath, type GuestArchName, TestAssetError };
+export { kernelPackageFrom } from "./test-assets/apt.ts";
 
 /** Paths of everything a guest run needs from the host. */
-export interface TestAssets {
-  /** The test kernel (bzImage). */
-  kernel: string;
-  /** Where it came from: "<package> <version>", or "E2E_KERNEL". */
-  kernelSource: string;
-  /** The kernel's config file when known (boot/config-*). */
-  kernelConfig?: string;
-  /** `qemu-system-x86_64`. */
+export interface TestAssets extends KernelAsset {
+  /** The guest architecture. */
+  arch: GuestArchName;
+  /** `qemu-system-x86_64` or `qemu-system-aarch64`. */
   qemu: string;
-  /** A statically linked busybox. */
+  /** A statically linked busybox of the guest architecture. */
   busybox: string;
+  /** The deno binary that runs the bundled tool in the guest. */
+  deno: string;
+  /** Where the guest programs' interpreter and libraries are found; undefined: the host's root. */
+  sysroot?: string;
+  /** makedumpfile of the guest architecture; undefined when the host has none installed. */
+  makedumpfile?: string;
 }
 
 /** Options of {@link ensureTestAssets}. */
 export interface AssetOptions {
+  /** Guest architecture (default x86_64). */
+  arch?: GuestArchName;
   /** Cache directory; default `$E2E_CACHE_DIR` or `<repo>/.cache/e2e`. */
   cacheDir?: string;
   /** Run `apt-get install` (and `apt-get update`) for missing packages; needs root. */
@@ -45,108 +78,73 @@ export interface AssetOptions {
   log?: (line: string) => void;
 }
 
-/** The kernel meta-package whose dependency is the test kernel. */
-export const KERNEL_META_PACKAGE = "linux-image-amd64";
-const QEMU_PACKAGE = "qemu-system-x86";
+/** What differs between the guest architectures' assets. */
+interface ArchAssets {
+  debianArch: string;
+  machine: number;
+  qemu: string;
+  qemuPackage: string;
+  kernelMetaPackage: string;
+  kernelOverrideEnv: string;
+  npmPlatform: string;
+  uefi: { package: string; code: string; vars: string };
+}
+
+const ARCH_ASSETS: Record<GuestArchName, ArchAssets> = {
+  x86_64: {
+    debianArch: "amd64",
+    machine: EM_X86_64,
+    qemu: "qemu-system-x86_64",
+    qemuPackage: "qemu-system-x86",
+    kernelMetaPackage: "linux-image-amd64",
+    kernelOverrideEnv: "E2E_KERNEL",
+    npmPlatform: "linux-x64",
+    uefi: {
+      package: "ovmf",
+      code: "/usr/share/OVMF/OVMF_CODE_4M.fd",
+      vars: "/usr/share/OVMF/OVMF_VARS_4M.fd",
+    },
+  },
+  aarch64: {
+    debianArch: "arm64",
+    machine: EM_AARCH64,
+    qemu: "qemu-system-aarch64",
+    qemuPackage: "qemu-system-arm",
+    kernelMetaPackage: "linux-image-arm64",
+    kernelOverrideEnv: "E2E_KERNEL_AARCH64",
+    npmPlatform: "linux-arm64",
+    uefi: {
+      package: "qemu-efi-aarch64",
+      code: "/usr/share/AAVMF/AAVMF_CODE.fd",
+      vars: "/usr/share/AAVMF/AAVMF_VARS.fd",
+    },
+  },
+};
+
+/** The kernel meta-package whose dependency is the x86_64 test kernel. */
+export const KERNEL_META_PACKAGE = ARCH_ASSETS.x86_64.kernelMetaPackage;
 const BUSYBOX_PACKAGE = "busybox-static";
 const BUSYBOX_CANDIDATES = ["/bin/busybox", "/usr/bin/busybox"];
+const MAKEDUMPFILE_CANDIDATES = ["/usr/bin/makedumpfile", "/usr/sbin/makedumpfile"];
 
-/** A missing or broken test asset; the message says how to fix it. */
-export class TestAssetError extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "TestAssetError";
-  }
+/** True when guests of `arch` run the host's own binaries. */
+function isNative(arch: GuestArchName): boolean {
+  return Deno.build.arch === arch;
 }
 
-/**
- * Default cache directory: `$E2E_CACHE_DIR`, else `.cache/e2e` in the repository.
- *
- * @example
- * ```ts
- * import { defaultCacheDir } from "./fetch-test-assets.ts";
- * if (!defaultCacheDir().endsWith("e2e")) throw new Error(defaultCacheDir());
- * ```
- */
-export function defaultCacheDir(): string {
-  const fromEnv = Deno.env.get("E2E_CACHE_DIR");
-  if (fromEnv) return fromEnv;
-  return new URL("../.cache/e2e", import.meta.url).pathname;
-}
-
-async function run(
-  cmd: string,
-  args: string[],
-  cwd?: string,
-): Promise<{ ok: boolean; out: string; err: string }> {
-  try {
-    const result = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" })
-      .output();
-    const dec = new TextDecoder();
-    return { ok: result.success, out: dec.decode(result.stdout), err: dec.decode(result.stderr) };
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      return { ok: false, out: "", err: `${cmd}: not found` };
-    }
-    throw err;
-  }
-}
-
-/**
- * Finds an executable in `PATH`.
- *
- * @example
- * ```ts
- * import { findInPath } from "./fetch-test-assets.ts";
- * if (findInPath("sh") === undefined) throw new Error("no sh in PATH");
- * if (findInPath("surely-not-a-command-xyz") !== undefined) throw new Error();
- * ```
- */
-export function findInPath(name: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (!dir) continue;
-    try {
-      const info = Deno.statSync(`${dir}/${name}`);
-      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return `${dir}/${name}`;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-function isRoot(): boolean {
-  return Deno.uid?.() === 0;
-}
-
-async function aptInstall(packages: string[], log: (line: string) => void): Promise<void> {
-  log(`apt-get install ${packages.join(" ")}`);
-  let r = await run("apt-get", ["install", "-y", "--no-install-recommends", ...packages]);
-  if (!r.ok) {
-    log("apt-get update");
-    await run("apt-get", ["update"]);
-    r = await run("apt-get", ["install", "-y", "--no-install-recommends", ...packages]);
-  }
-  if (!r.ok) throw new TestAssetError(`apt-get install ${packages.join(" ")} failed:\n${r.err}`);
-}
-
-function fixHint(pkg: string): string {
-  return `install it with "apt-get install ${pkg}" ` +
-    `(or run "deno run -A scripts/fetch-test-assets.ts --install" as root)`;
-}
-
-async function locateQemu(options: AssetOptions, log: (l: string) => void): Promise<string> {
-  let qemu = findInPath("qemu-system-x86_64");
+async function locateQemu(
+  spec: ArchAssets,
+  options: AssetOptions,
+  log: (l: string) => void,
+): Promise<string> {
+  let qemu = findInPath(spec.qemu);
   if (!qemu && options.install && isRoot()) {
-    await aptInstall([QEMU_PACKAGE], log);
-    qemu = findInPath("qemu-system-x86_64");
+    await aptInstall([spec.qemuPackage], log);
+    qemu = findInPath(spec.qemu);
   }
   if (!qemu) {
     throw new TestAssetError(
-      `qemu-system-x86_64 not found in PATH; the end-to-end tests need it: ${
-        fixHint(QEMU_PACKAGE)
-      }`,
+      `${spec.qemu} not found in PATH; the end-to-end tests need it: ${fixHint(spec.qemuPackage)}`,
     );
   }
   return qemu;
@@ -178,116 +176,49 @@ async function locateBusybox(options: AssetOptions, log: (l: string) => void): P
   return busybox;
 }
 
+async function hostUserland(options: AssetOptions, log: (l: string) => void) {
+  const busybox = await locateBusybox(options, log);
+  let makedumpfile = MAKEDUMPFILE_CANDIDATES.find(isFile);
+  if (!makedumpfile && options.install && isRoot()) {
+    await aptInstall(["makedumpfile"], log);
+    makedumpfile = MAKEDUMPFILE_CANDIDATES.find(isFile);
+  }
+  return { busybox, deno: Deno.execPath(), makedumpfile, sysroot: undefined };
+}
+
+async function foreignUserland(spec: ArchAssets, archDir: string, log: (l: string) => void) {
+  const root: AptRoot = { arch: spec.debianArch, stateDir: `${archDir}/apt` };
+  const userland = await ensureSysroot(root, archDir, spec.machine, log);
+  const deno = await ensureNpmDeno(`${archDir}/deno`, spec.npmPlatform, Deno.version.deno, log);
+  return { ...userland, deno };
+}
+
 /**
- * The package `linux-image-amd64` depends on, e.g. `linux-image-6.1.0-56-amd64`,
- * from `apt-cache depends` output.
+ * The UEFI firmware of a guest architecture (code and a variable store to
+ * copy): OVMF for x86_64, AAVMF (package qemu-efi-aarch64) for aarch64.
  *
- * @example
- * ```ts
- * import { kernelPackageFrom } from "./fetch-test-assets.ts";
- * const out = "linux-image-amd64\n  Depends: linux-image-6.1.0-56-amd64\n";
- * if (kernelPackageFrom(out) !== "linux-image-6.1.0-56-amd64") throw new Error();
- * ```
+ * @throws {TestAssetError} when the firmware package is not installed.
  */
-export function kernelPackageFrom(aptCacheDepends: string): string | undefined {
-  return aptCacheDepends.match(/^\s*Depends:\s*(linux-image-[^\s<>]+)\s*$/m)?.[1];
-}
-
-async function aptKernelPackage(options: AssetOptions, log: (l: string) => void) {
-  let deps = await run("apt-cache", ["depends", KERNEL_META_PACKAGE]);
-  let pkg = deps.ok ? kernelPackageFrom(deps.out) : undefined;
-  if (!pkg && options.install && isRoot()) {
-    log("apt-get update");
-    await run("apt-get", ["update"]);
-    deps = await run("apt-cache", ["depends", KERNEL_META_PACKAGE]);
-    pkg = deps.ok ? kernelPackageFrom(deps.out) : undefined;
+export async function locateUefiFirmware(
+  arch: GuestArchName,
+  options: AssetOptions = {},
+): Promise<{ code: string; vars: string }> {
+  const { uefi } = ARCH_ASSETS[arch];
+  const present = () => isFile(uefi.code) && isFile(uefi.vars);
+  if (!present() && options.install && isRoot()) {
+    await aptInstall([uefi.package], options.log ?? (() => {}));
   }
-  if (!pkg) {
+  if (!present()) {
     throw new TestAssetError(
-      `apt-cache does not know ${KERNEL_META_PACKAGE}, so the test kernel cannot be found ` +
-        `(${deps.err.trim() || "no Depends line"}); run "apt-get update" as root, ` +
-        `or set E2E_KERNEL to a bzImage`,
+      `UEFI firmware ${uefi.code} / ${uefi.vars} not found; UEFI guests of ${arch} need it: ` +
+        fixHint(uefi.package),
     );
   }
-  const show = await run("apt-cache", ["show", "--no-all-versions", pkg]);
-  const version = show.out.match(/^Version:\s*(\S+)/m)?.[1];
-  if (!version) throw new TestAssetError(`apt-cache show ${pkg} gave no version:\n${show.err}`);
-  return { pkg, version };
-}
-
-function findBootFile(dir: string, prefix: string): string | undefined {
-  try {
-    const name = [...Deno.readDirSync(`${dir}/boot`)].map((e) => e.name).sort()
-      .find((n) => n.startsWith(prefix));
-    return name ? `${dir}/boot/${name}` : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function fetchKernel(
-  cacheDir: string,
-  options: AssetOptions,
-  log: (l: string) => void,
-): Promise<Pick<TestAssets, "kernel" | "kernelSource" | "kernelConfig">> {
-  const override = Deno.env.get("E2E_KERNEL");
-  if (override) {
-    try {
-      Deno.statSync(override);
-    } catch {
-      throw new TestAssetError(`E2E_KERNEL=${override}: no such file`);
-    }
-    return { kernel: override, kernelSource: "E2E_KERNEL" };
-  }
-  const { pkg, version } = await aptKernelPackage(options, log);
-  const dir = `${cacheDir}/kernel/${pkg}_${version.replaceAll(":", "%3a")}`;
-  const cached = findBootFile(dir, "vmlinuz-");
-  if (cached) {
-    return {
-      kernel: cached,
-      kernelSource: `${pkg} ${version}`,
-      kernelConfig: findBootFile(dir, "config-"),
-    };
-  }
-  const download = `${dir}.download`;
-  await Deno.remove(download, { recursive: true }).catch(() => {});
-  await Deno.mkdir(download, { recursive: true });
-  log(`apt-get download ${pkg}=${version}`);
-  const got = await run("apt-get", ["download", `${pkg}=${version}`], download);
-  const deb = [...Deno.readDirSync(download)].find((e) => e.name.endsWith(".deb"));
-  if (!got.ok || !deb) {
-    throw new TestAssetError(
-      `apt-get download ${pkg}=${version} failed; the test kernel comes only from apt:\n` +
-        got.err.trim(),
-    );
-  }
-  // Only boot/ is needed; unpacking the modules as well would cost hundreds of megabytes.
-  log(`unpacking boot/ of ${deb.name}`);
-  const tmp = `${dir}.unpack`;
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  await Deno.mkdir(tmp, { recursive: true });
-  const unpack = await run("sh", [
-    "-c",
-    'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards "./boot/*"',
-    "sh",
-    `${download}/${deb.name}`,
-    tmp,
-  ]);
-  if (!unpack.ok || !findBootFile(tmp, "vmlinuz-")) {
-    throw new TestAssetError(`unpacking ${deb.name} gave no boot/vmlinuz-*:\n${unpack.err}`);
-  }
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  await Deno.rename(tmp, dir);
-  await Deno.remove(download, { recursive: true });
-  return {
-    kernel: findBootFile(dir, "vmlinuz-")!,
-    kernelSource: `${pkg} ${version}`,
-    kernelConfig: findBootFile(dir, "config-"),
-  };
+  return { code: uefi.code, vars: uefi.vars };
 }
 
 /**
- * Finds or fetches every test asset; idempotent and cached.
+ * Finds or fetches every test asset of one guest architecture; idempotent and cached.
  *
  * @throws {TestAssetError} naming what is missing and how to get it.
  *
@@ -309,19 +240,68 @@ async function fetchKernel(
  */
 export async function ensureTestAssets(options: AssetOptions = {}): Promise<TestAssets> {
   const log = options.log ?? (() => {});
+  const arch = options.arch ?? "x86_64";
+  const spec = ARCH_ASSETS[arch];
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const qemu = await locateQemu(options, log);
-  const busybox = await locateBusybox(options, log);
-  await Deno.mkdir(cacheDir, { recursive: true });
-  const kernel = await fetchKernel(cacheDir, options, log);
-  return { qemu, busybox, ...kernel };
+  const qemu = await locateQemu(spec, options, log);
+  // The x86_64 layout predates the other architectures: its files sit at the top.
+  const archDir = arch === "x86_64" ? cacheDir : `${cacheDir}/${arch}`;
+  await Deno.mkdir(archDir, { recursive: true });
+  const userland = isNative(arch)
+    ? await hostUserland(options, log)
+    : await foreignUserland(spec, archDir, log);
+  const kernel = await fetchDebianKernel({
+    root: isNative(arch)
+      ? { arch: spec.debianArch }
+      : { arch: spec.debianArch, stateDir: `${archDir}/apt` },
+    metaPackage: spec.kernelMetaPackage,
+    kernelsDir: `${archDir}/kernel`,
+    overrideEnv: spec.kernelOverrideEnv,
+    install: options.install ?? false,
+    log,
+  });
+  return { arch, qemu, ...userland, ...kernel };
+}
+
+function parseCli(args: string[]): { arches: GuestArchName[]; install: boolean; kernels: boolean } {
+  const arches: GuestArchName[] = [];
+  let install = false;
+  let kernels = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--install") install = true;
+    else if (arg === "--test-kernels") kernels = true;
+    else if (arg === "--arch" || arg.startsWith("--arch=")) {
+      const value = arg === "--arch" ? args[++i] ?? "" : arg.slice("--arch=".length);
+      arches.push(...(value === "all" ? GUEST_ARCHES : [parseGuestArch(value)]));
+    } else {
+      throw new TestAssetError(
+        `unknown argument ${arg} (use --arch x86_64|aarch64|all, --install, --test-kernels)`,
+      );
+    }
+  }
+  return { arches: arches.length > 0 ? [...new Set(arches)] : [...GUEST_ARCHES], install, kernels };
 }
 
 if (import.meta.main) {
-  const install = Deno.args.includes("--install");
   try {
-    const assets = await ensureTestAssets({ install, log: (l) => console.error(`assets: ${l}`) });
-    for (const [key, value] of Object.entries(assets)) console.log(`${key}=${value}`);
+    const { arches, install, kernels } = parseCli(Deno.args);
+    const log = (l: string) => console.error(`assets: ${l}`);
+    for (const arch of arches) {
+      const started = performance.now();
+      const assets = await ensureTestAssets({ arch, install, log });
+      for (const [key, value] of Object.entries(assets)) console.log(`${arch}.${key}=${value}`);
+      if (arch === "aarch64") {
+        const uefi = await locateUefiFirmware(arch, { install, log });
+        console.log(`${arch}.uefi=${uefi.code}`);
+      }
+      log(`${arch}: ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      if (kernels) {
+        const { ensureTestKernel } = await import("./build-test-kernel.ts");
+        const built = await ensureTestKernel(arch, { log });
+        console.log(`${arch}.testKernel=${built.image}`);
+      }
+    }
   } catch (err) {
     if (!(err instanceof TestAssetError)) throw err;
     console.error(`fetch-test-assets: ${err.message}`);

@@ -5,10 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { expectGuest, runGuestCase } from "./harness/guest.ts";
-import { stage2Archive } from "./harness/image.ts";
-import { runQemu } from "./harness/qemu.ts";
-import { parseReport } from "./harness/results.ts";
-import { defaultCacheDir, ensureTestAssets } from "../../scripts/fetch-test-assets.ts";
+import { bootStage2Directly } from "./harness/stage2.ts";
 
 Deno.test("e2e harness: a busybox guest runs the case script and reports steps and values", async () => {
   const run = await runGuestCase({
@@ -41,48 +38,18 @@ Deno.test("e2e harness: a busybox guest runs the case script and reports steps a
 
 Deno.test("e2e harness: the second-stage reporter prints the exact cmdline and its token", async () => {
   // Boots the second-stage initrd directly, so its reporting is proven without kexec.
-  const assets = await ensureTestAssets();
-  await Deno.mkdir(`${defaultCacheDir()}/tmp`, { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: `${defaultCacheDir()}/tmp`, prefix: "stage2-" });
-  try {
-    const token = crypto.randomUUID();
-    const initrd = `${dir}/stage2.cpio`;
-    await Deno.writeFile(
-      initrd,
-      stage2Archive(
-        await Deno.readFile(assets.busybox),
-        await Deno.readTextFile(new URL("./guest/stage2-init.sh", import.meta.url)),
-        token,
-      ),
-    );
-    const append = `console=ttyS0 panic=-1 e2e.arg="a b" x=1 e2e.sq='c d'  two-spaces`;
-    const qemu = await runQemu({
-      qemu: assets.qemu,
-      kernel: assets.kernel,
-      initrd,
-      append,
-      memoryMiB: 512,
-      smp: 1,
-      timeoutMs: 60_000,
-      consoleLog: `${dir}/console.log`,
-      resultsLog: `${dir}/results.log`,
-    });
-    console.log(`[e2e] stage2-direct: ${qemu.durationMs} ms wall`);
-    const report = parseReport(qemu.results);
-    const run = {
-      spec: { name: "stage2-direct", script: "" },
-      qemu,
-      report,
-    } as unknown as Parameters<typeof expectGuest>[0];
-    await expectGuest(run, () => {
-      assert.equal(report.stage2?.token, token);
-      assert.equal(report.stage2?.cmdline, append);
-      assert.equal(report.stage2?.ended, true);
-      assert.equal(report.stage2?.vmcore, undefined, "no /proc/vmcore outside a crash kernel");
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const run = await bootStage2Directly({
+    name: "stage2-direct",
+    args: `panic=-1 e2e.arg="a b" x=1 e2e.sq='c d'  two-spaces`,
+    timeoutMs: 60_000,
+  });
+  await expectGuest(run, ({ report, append, stage2Token }) => {
+    assert.equal(append, `console=ttyS0 panic=-1 e2e.arg="a b" x=1 e2e.sq='c d'  two-spaces`);
+    assert.equal(report.stage2?.token, stage2Token);
+    assert.equal(report.stage2?.cmdline, append);
+    assert.equal(report.stage2?.ended, true);
+    assert.equal(report.stage2?.vmcore, undefined, "no /proc/vmcore outside a crash kernel");
+  });
 });
 
 Deno.test("e2e harness: a guest that hangs is killed at its timeout", async () => {

@@ -1,9 +1,10 @@
-# Helpers for case scripts (sourced by stage1-init.sh). Results go to the second
-# serial port (/dev/ttyS1), which only this code writes to, so kernel messages
+# Helpers for case scripts (sourced by stage1-init.sh). Results go to the results
+# port ($E2E_RESULTS_PORT from params.sh: /dev/ttyS1 on x86_64, the PCI UART
+# /dev/ttyS0 on aarch64), which only this code writes to, so kernel messages
 # cannot split them; they are mirrored on the console for the serial log.
 
 report() {
-	echo "$*" >/dev/ttyS1
+	echo "$*" >"${E2E_RESULTS_PORT:-/dev/ttyS1}"
 	echo "$*" >/dev/console
 }
 

@@ -9,6 +9,10 @@
  * guest/lib.sh) plus a `Deno.test` that calls {@link runGuestCase} and
  * asserts on the report.
  *
+ * A case runs on x86_64 by default; `arch: "aarch64"` boots an arm64 `virt`
+ * guest, `kernel: "test"` the architecture's test kernel
+ * (scripts/build-test-kernel.ts), `firmware: "uefi"` boots through OVMF/AAVMF.
+ *
  * Environment: `E2E_KEEP=1` keeps the per-case initramfs files; logs always
  * stay in `.cache/e2e/logs/<case>.{console,results}.log`. `E2E_SMP` overrides
  * the vCPU count. See scripts/fetch-test-assets.ts for the asset variables.
@@ -18,13 +22,17 @@
 
 import {
   defaultCacheDir,
-  ensureTestAssets,
+  locateUefiFirmware,
+  TestAssetError,
   type TestAssets,
 } from "../../../scripts/fetch-test-assets.ts";
-import { buildBaseImage, buildCaseImage, GUEST_PATHS } from "./image.ts";
+import type { GuestArch, GuestArchName } from "./arch.ts";
+import { buildCaseImage, GUEST_PATHS, makedumpfilePlacements } from "./image.ts";
+import { type GuestKernel, type KernelChoice, prepareGuest, workDir } from "./prepare.ts";
 import { MAX_GUEST_TIMEOUT_MS, type QemuResult, runQemu } from "./qemu.ts";
 import { type GuestReport, parseReport } from "./results.ts";
-import { buildTool, type ToolBuild } from "./tool.ts";
+
+export type { GuestArchName, KernelChoice };
 
 /** A case to boot. */
 export interface GuestCase {
@@ -32,12 +40,20 @@ export interface GuestCase {
   name: string;
   /** Script file name in tests/e2e/cases/ (or an absolute path). */
   script: string;
+  /** Guest architecture (default x86_64). */
+  arch?: GuestArchName;
+  /** Kernel to boot and to place at `$KERNEL` (default "debian"). */
+  kernel?: KernelChoice;
+  /** Firmware: QEMU's direct kernel boot (default), or UEFI (OVMF, AAVMF) booting the same kernel. */
+  firmware?: "direct" | "uefi";
   /** Variables for the script, besides the built-in KERNEL, INITRD and STAGE2_TOKEN. */
   params?: Record<string, string>;
-  /** Extra arguments for the first kernel, after `console=ttyS0 panic=-1`. */
+  /** Extra arguments for the first kernel, after `console=<console> panic=-1`. */
   kernelArgs?: string[];
   /** Whether the guest needs the tool (default true); false gives a busybox-only guest. */
   tool?: boolean;
+  /** Put makedumpfile (of the guest architecture) into the second-stage initrd (crash cases). */
+  makedumpfile?: boolean;
   /** Hard timeout (default and maximum 120 s). */
   timeoutMs?: number;
   /** Guest RAM in MiB (default 2048). */
@@ -50,6 +66,10 @@ export interface GuestCase {
 export interface GuestRun {
   /** The case. */
   spec: GuestCase;
+  /** The architecture's QEMU settings (e.g. `arch.console` for a second kernel's command line). */
+  arch: GuestArch;
+  /** The kernel booted (and placed at `$KERNEL`). */
+  kernel: GuestKernel;
   /** The first kernel's command line. */
   append: string;
   /** Token the first stage must print. */
@@ -72,70 +92,32 @@ const DEFAULT_SMP = 2;
 /** Lines of serial console printed when a case fails (issue 3). */
 export const FAILURE_TAIL_LINES = 60;
 
-interface Prepared {
-  assets: TestAssets;
-  workDir: string;
-  base: string;
-  tool: ToolBuild | null;
-}
-
-const prepared = new Map<boolean, Promise<Prepared>>();
-let workDirPromise: Promise<string> | undefined;
-
 function log(line: string): void {
   console.log(`[e2e] ${line}`);
-}
-
-/** A temporary directory under the cache, removed when the process ends. */
-function workDir(): Promise<string> {
-  workDirPromise ??= (async () => {
-    const tmpRoot = `${defaultCacheDir()}/tmp`;
-    await Deno.mkdir(tmpRoot, { recursive: true });
-    const dir = await Deno.makeTempDir({ dir: tmpRoot, prefix: "run-" });
-    globalThis.addEventListener("unload", () => {
-      if (Deno.env.get("E2E_KEEP") !== "1") {
-        try {
-          Deno.removeSync(dir, { recursive: true });
-        } catch {
-          // best effort
-        }
-      }
-    });
-    return dir;
-  })();
-  return workDirPromise;
-}
-
-function prepare(withTool: boolean): Promise<Prepared> {
-  let p = prepared.get(withTool);
-  if (!p) {
-    p = (async () => {
-      const started = performance.now();
-      const assets = await ensureTestAssets({ log });
-      const dir = await workDir();
-      const tool = withTool ? await buildTool(`${dir}/tool`) : null;
-      const base = `${dir}/base-${withTool ? "tool" : "busybox"}.cpio`;
-      const size = await buildBaseImage({
-        busybox: assets.busybox,
-        kernel: assets.kernel,
-        tool,
-        output: base,
-      });
-      log(
-        `prepared ${withTool ? `tool (${tool!.kind}) + ` : ""}busybox base initramfs: ` +
-          `${(size / 2 ** 20).toFixed(1)} MiB, kernel ${assets.kernelSource}, ` +
-          `${Math.round(performance.now() - started)} ms`,
-      );
-      return { assets, workDir: dir, base, tool };
-    })();
-    prepared.set(withTool, p);
-  }
-  return p;
 }
 
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function stage2Makedumpfile(name: string, assets: TestAssets) {
+  if (!assets.makedumpfile) {
+    throw new TestAssetError(
+      `case ${name} needs makedumpfile for ${assets.arch}: install it with ` +
+        `"apt-get install makedumpfile" (or run "deno run -A scripts/fetch-test-assets.ts ` +
+        `--install" as root)`,
+    );
+  }
+  return makedumpfilePlacements(assets.makedumpfile, assets.sysroot);
+}
+
+/** A fresh copy of the firmware's variable store for one run. */
+async function uefiFor(arch: GuestArchName, name: string) {
+  const firmware = await locateUefiFirmware(arch);
+  const vars = `${await workDir()}/${name}.uefi-vars.fd`;
+  await Deno.copyFile(firmware.vars, vars);
+  return { code: firmware.code, vars };
 }
 
 /**
@@ -160,22 +142,33 @@ export async function runGuestCase(spec: GuestCase): Promise<GuestRun> {
     throw new Error(`case ${spec.name}: script ${script} not found`);
   }
   const timeoutMs = spec.timeoutMs ?? MAX_GUEST_TIMEOUT_MS;
-  const ready = await prepare(spec.tool ?? true);
+  const ready = await prepareGuest(
+    spec.arch ?? "x86_64",
+    spec.kernel ?? "debian",
+    spec.tool ?? true,
+  );
+  const { arch, assets } = ready;
+  const stage2Files = spec.makedumpfile ? stage2Makedumpfile(spec.name, assets) : [];
+  const uefi = spec.firmware === "uefi" ? await uefiFor(arch.name, spec.name) : undefined;
   const stage1Token = randomToken();
   const stage2Token = randomToken();
   const initrd = `${ready.workDir}/${spec.name}.cpio`;
   await buildCaseImage({
     base: ready.base,
     caseScript: script,
-    busybox: ready.assets.busybox,
+    busybox: assets.busybox,
     stage2Token,
     output: initrd,
     files: spec.files,
+    resultsPort: arch.resultsPort,
+    stage2Files,
     params: {
       KERNEL: GUEST_PATHS.kernel,
       INITRD: GUEST_PATHS.stage2Initrd,
       STAGE2_TOKEN: stage2Token,
       E2E_STAGE1_TOKEN: stage1Token,
+      E2E_RESULTS_PORT: arch.resultsPort,
+      E2E_CONSOLE: arch.console,
       ...spec.params,
     },
   });
@@ -185,11 +178,13 @@ export async function runGuestCase(spec: GuestCase): Promise<GuestRun> {
     console: `${logDir}/${spec.name}.console.log`,
     results: `${logDir}/${spec.name}.results.log`,
   };
-  const append = ["console=ttyS0", "panic=-1", ...(spec.kernelArgs ?? [])].join(" ");
+  const append = [`console=${arch.console}`, "panic=-1", ...(spec.kernelArgs ?? [])].join(" ");
   const smp = Number(Deno.env.get("E2E_SMP") ?? DEFAULT_SMP);
   const qemu = await runQemu({
-    qemu: ready.assets.qemu,
-    kernel: ready.assets.kernel,
+    qemu: assets.qemu,
+    arch,
+    uefi,
+    kernel: ready.kernel.path,
     initrd,
     append,
     memoryMiB: spec.memoryMiB ?? DEFAULT_MEMORY_MIB,
@@ -198,16 +193,31 @@ export async function runGuestCase(spec: GuestCase): Promise<GuestRun> {
     consoleLog: logs.console,
     resultsLog: logs.results,
   });
-  if (Deno.env.get("E2E_KEEP") !== "1") await Deno.remove(initrd).catch(() => {});
+  if (Deno.env.get("E2E_KEEP") !== "1") {
+    await Deno.remove(initrd).catch(() => {});
+    if (uefi) await Deno.remove(uefi.vars).catch(() => {});
+  }
   const report = parseReport(qemu.results);
   const steps = report.stepOrder
     .map((name) => `${name}=${report.steps.get(name)?.ms}ms`)
     .join(" ");
   log(
-    `${spec.name}: ${qemu.durationMs} ms wall${qemu.timedOut ? " (TIMED OUT)" : ""}, ` +
-      `qemu exit ${qemu.code}${steps ? `; guest steps: ${steps}` : ""}`,
+    `${spec.name} (${arch.name}${uefi ? ", UEFI" : ""}): ${qemu.durationMs} ms wall` +
+      `${qemu.timedOut ? " (TIMED OUT)" : ""}, qemu exit ${qemu.code}` +
+      `${steps ? `; guest steps: ${steps}` : ""}`,
   );
-  return { spec, append, stage1Token, stage2Token, qemu, report, assets: ready.assets, logs };
+  return {
+    spec,
+    arch,
+    kernel: ready.kernel,
+    append,
+    stage1Token,
+    stage2Token,
+    qemu,
+    report,
+    assets,
+    logs,
+  };
 }
 
 /**

@@ -11,13 +11,24 @@
  *    `/sbin/kexec` launcher; or the compiled binary with its libraries) and
  *    the test-only entry `/sbin/kexec-test-corrupt` built the same way;
  * 2. the case part: `/e2e/case.sh`, `/e2e/params.sh` and the second-stage
- *    initrd `/e2e/stage2.cpio` carrying a fresh token.
+ *    initrd `/e2e/stage2.cpio` carrying a fresh token (and, for crash cases
+ *    that ask for it, makedumpfile with its libraries).
+ *
+ * For a guest of another architecture than the host's, busybox, deno and
+ * makedumpfile are that architecture's, and their interpreter and libraries
+ * come from its sysroot (scripts/fetch-test-assets.ts); the bundled tool is
+ * the same JavaScript.
  *
  * @module
  */
 
 import { type CpioEntry, newcArchive, newcChunks } from "../../../lib/initramfs/cpio.ts";
-import { hostFileEntry, sharedLibraryClosure, writeArchive } from "../../../scripts/mkinitramfs.ts";
+import {
+  hostFileEntry,
+  type Placement,
+  sharedLibraryClosure,
+  writeArchive,
+} from "../../../scripts/mkinitramfs.ts";
 import type { ToolBuild } from "./tool.ts";
 
 const GUEST_DIR = new URL("../guest/", import.meta.url).pathname;
@@ -39,6 +50,10 @@ export const GUEST_PATHS = {
 
 /** Name of the token file in the second-stage initrd. */
 export const STAGE2_TOKEN_FILE = "/e2e-token";
+/** Name of the file naming the results port in the second-stage initrd. */
+export const STAGE2_RESULTS_FILE = "/e2e-results-port";
+/** Where makedumpfile goes in the second-stage initrd. */
+export const STAGE2_MAKEDUMPFILE = "/usr/bin/makedumpfile";
 
 /** Inputs of {@link buildBaseImage}. */
 export interface BaseImageInput {
@@ -48,6 +63,8 @@ export interface BaseImageInput {
   kernel: string;
   /** The tool, or null for a busybox-only guest. */
   tool: ToolBuild | null;
+  /** Root in which the tool's interpreter and libraries are found (default: the host's). */
+  sysroot?: string;
   /** Output file. */
   output: string;
 }
@@ -106,7 +123,7 @@ async function* baseEntries(input: BaseImageInput): AsyncGenerator<CpioEntry> {
     yield await hostFileEntry(tool.binary, GUEST_PATHS.launcher, 0o755);
     yield await hostFileEntry(tool.testBinary, GUEST_PATHS.testLauncher, 0o755);
   }
-  for (const lib of sharedLibraryClosure(program)) {
+  for (const lib of sharedLibraryClosure(program, { sysroot: input.sysroot })) {
     yield await hostFileEntry(lib.host, lib.guest, 0o755);
   }
 }
@@ -151,18 +168,36 @@ export function shellAssignments(params: Record<string, string>): string {
   }).join("");
 }
 
+/** Options of {@link stage2Archive}. */
+export interface Stage2Options {
+  /** Device the reporter writes to (default /dev/ttyS1). */
+  resultsPort?: string;
+  /** More files, e.g. makedumpfile and its libraries. */
+  files?: readonly { guest: string; data: Uint8Array; mode?: number }[];
+}
+
 /**
- * The second-stage initrd: busybox, `/init` and the token file.
+ * The second-stage initrd: busybox, `/init`, the token file, the file naming
+ * the results port, and any extra files.
  *
  * @example
  * ```ts
  * import { stage2Archive } from "./image.ts";
- * const bytes = stage2Archive(new Uint8Array(10), "#!/bin/busybox sh\n", "tok123");
- * if (!new TextDecoder().decode(bytes).includes("tok123")) throw new Error();
+ * const bytes = stage2Archive(new Uint8Array(10), "#!/bin/busybox sh\n", "tok123", {
+ *   resultsPort: "/dev/ttyS0",
+ * });
+ * const text = new TextDecoder().decode(bytes);
+ * if (!text.includes("tok123") || !text.includes("/dev/ttyS0")) throw new Error();
  * ```
  */
-export function stage2Archive(busybox: Uint8Array, init: string, token: string): Uint8Array {
+export function stage2Archive(
+  busybox: Uint8Array,
+  init: string,
+  token: string,
+  options: Stage2Options = {},
+): Uint8Array {
   const text = new TextEncoder();
+  const port = options.resultsPort ?? "/dev/ttyS1";
   return newcArchive([
     { type: "directory", path: "/dev" },
     { type: "chardev", path: "/dev/console", major: 5, minor: 1 },
@@ -170,7 +205,32 @@ export function stage2Archive(busybox: Uint8Array, init: string, token: string):
     { type: "symlink", path: "/bin/sh", target: "busybox" },
     { type: "file", path: "/init", data: text.encode(init), mode: 0o755 },
     { type: "file", path: STAGE2_TOKEN_FILE, data: text.encode(token + "\n") },
+    { type: "file", path: STAGE2_RESULTS_FILE, data: text.encode(port + "\n") },
+    ...(options.files ?? []).map((f) => ({
+      type: "file" as const,
+      path: f.guest,
+      data: f.data,
+      mode: f.mode ?? 0o755,
+    })),
   ]);
+}
+
+/**
+ * makedumpfile and the files it needs (interpreter, libraries), as placements
+ * for the second-stage initrd.
+ *
+ * @example
+ * ```ts
+ * import { makedumpfilePlacements } from "./image.ts";
+ * // Any dynamically linked program shows the shape.
+ * const p = makedumpfilePlacements(Deno.execPath());
+ * if (p[0].guest !== "/usr/bin/makedumpfile" || !p.some((f) => f.guest.endsWith("libc.so.6"))) {
+ *   throw new Error(JSON.stringify(p));
+ * }
+ * ```
+ */
+export function makedumpfilePlacements(host: string, sysroot?: string): Placement[] {
+  return [{ host, guest: STAGE2_MAKEDUMPFILE }, ...sharedLibraryClosure(host, { sysroot })];
 }
 
 /** Inputs of {@link buildCaseImage}. */
@@ -189,6 +249,10 @@ export interface CaseImageInput {
   output: string;
   /** Host files to add to the first stage at `guest` paths, streamed (large files welcome). */
   files?: readonly { host: string; guest: string }[];
+  /** Device the second stage reports to (default /dev/ttyS1). */
+  resultsPort?: string;
+  /** Host files for the second-stage initrd (e.g. {@link makedumpfilePlacements}). */
+  stage2Files?: readonly Placement[];
 }
 
 /**
@@ -214,10 +278,17 @@ export interface CaseImageInput {
  */
 export async function buildCaseImage(input: CaseImageInput): Promise<void> {
   const text = new TextEncoder();
+  const stage2Files = await Promise.all(
+    (input.stage2Files ?? []).map(async (f) => ({
+      guest: f.guest,
+      data: await Deno.readFile(f.host),
+    })),
+  );
   const stage2 = stage2Archive(
     await Deno.readFile(input.busybox),
     await Deno.readTextFile(`${GUEST_DIR}stage2-init.sh`),
     input.stage2Token,
+    { resultsPort: input.resultsPort, files: stage2Files },
   );
   const casePart = newcArchive([
     { type: "file", path: GUEST_PATHS.caseScript, data: await Deno.readFile(input.caseScript) },

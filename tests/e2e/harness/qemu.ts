@@ -1,16 +1,23 @@
 /**
  * Runs one QEMU guest under TCG with a hard timeout and returns its serial
- * output: the console (ttyS0, kernel messages and scripts' output) and the
- * results port (ttyS1, only the E2E lines the guest scripts write).
+ * output: the console (kernel messages and scripts' output) and the results
+ * port (only the E2E lines the guest scripts write). Which devices those are
+ * depends on the architecture (./arch.ts).
  *
  * @module
  */
 
+import { type GuestArch, guestArch } from "./arch.ts";
+
 /** What to boot and how. */
 export interface QemuRun {
-  /** `qemu-system-x86_64`. */
+  /** `qemu-system-x86_64` or `qemu-system-aarch64`. */
   qemu: string;
-  /** Kernel image (bzImage). */
+  /** Guest architecture (default x86_64). */
+  arch?: GuestArch;
+  /** Boot through UEFI firmware: its code (read-only) and this run's own copy of the variables. */
+  uefi?: { code: string; vars: string };
+  /** Kernel image (bzImage, arm64 Image). */
   kernel: string;
   /** Initramfs file. */
   initrd: string;
@@ -22,9 +29,9 @@ export interface QemuRun {
   smp: number;
   /** Hard limit; QEMU is killed after it. */
   timeoutMs: number;
-  /** File receiving the console (ttyS0). */
+  /** File receiving the console. */
   consoleLog: string;
-  /** File receiving the results port (ttyS1). */
+  /** File receiving the results port. */
   resultsLog: string;
   /** More QEMU arguments. */
   extraArgs?: string[];
@@ -38,9 +45,9 @@ export interface QemuResult {
   timedOut: boolean;
   /** Wall time from spawn to exit. */
   durationMs: number;
-  /** Console output (ttyS0). */
+  /** Console output. */
   console: string;
-  /** Results port output (ttyS1). */
+  /** Results port output. */
   results: string;
   /** QEMU's own stdout and stderr (errors such as a bad option). */
   qemuOutput: string;
@@ -50,9 +57,11 @@ export interface QemuResult {
 export const MAX_GUEST_TIMEOUT_MS = 120_000;
 
 /**
- * The QEMU command line: TCG (KVM is not assumed), `-cpu max`, no default
- * devices, two serial ports to files, no monitor, and `-no-reboot` so that a
- * reboot or a panic (with `panic=-1`) ends QEMU instead of looping.
+ * The QEMU command line: TCG (KVM is not assumed), the architecture's machine
+ * with `-cpu max`, no default devices, console and results port to files, no
+ * monitor, and `-no-reboot` so that a reboot or a panic (with `panic=-1`) ends
+ * QEMU instead of looping. With `uefi`, the firmware boots the kernel (through
+ * its EFI stub) from QEMU's `-kernel`/`-initrd`.
  *
  * @example
  * ```ts
@@ -66,11 +75,21 @@ export const MAX_GUEST_TIMEOUT_MS = 120_000;
  * ```
  */
 export function qemuArgs(run: QemuRun): string[] {
+  const arch = run.arch ?? guestArch();
+  const firmware = run.uefi
+    ? [
+      ...arch.uefiMachineArgs,
+      "-drive",
+      `if=pflash,format=raw,readonly=on,file=${run.uefi.code}`,
+      "-drive",
+      `if=pflash,format=raw,file=${run.uefi.vars}`,
+    ]
+    : [];
   return [
     "-accel",
     "tcg",
-    "-cpu",
-    "max",
+    ...arch.machineArgs,
+    ...firmware,
     "-m",
     String(run.memoryMiB),
     "-smp",
@@ -81,10 +100,7 @@ export function qemuArgs(run: QemuRun): string[] {
     "-monitor",
     "none",
     "-no-reboot",
-    "-serial",
-    `file:${run.consoleLog}`,
-    "-serial",
-    `file:${run.resultsLog}`,
+    ...arch.serialArgs(run.consoleLog, run.resultsLog),
     "-kernel",
     run.kernel,
     "-initrd",

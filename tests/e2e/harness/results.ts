@@ -8,7 +8,8 @@
  * E2E-VALUE NAME=VALUE
  * E2E-CASE-END rc=N uptime=MS / E2E-STAGE1-END
  * E2E-STAGE2 token=T kernel=R uptime=S / E2E-CMDLINE<…> / E2E-CMDLINE-HEX hex
- * E2E-VMCORE size=N head=hex / E2E-VMCORE-OSRELEASE OSRELEASE=… / E2E-STAGE2-END
+ * E2E-VMCORE size=N head=hex / E2E-VMCORE-OSRELEASE OSRELEASE=…
+ * E2E-MAKEDUMPFILE rc=N / E2E-MAKEDUMPFILE-ERR line / E2E-STAGE2-END
  * ```
  *
  * @module
@@ -42,6 +43,8 @@ export interface Stage2Report {
   cmdlineBytes?: Uint8Array;
   /** /proc/vmcore facts, in a crash kernel. */
   vmcore?: { size: number; head: Uint8Array; osrelease?: string };
+  /** makedumpfile's exit status and last lines of messages, when the initrd had it. */
+  makedumpfile?: { rc: number; err: string[] };
   /** True once `E2E-STAGE2-END` was seen. */
   ended: boolean;
 }
@@ -104,8 +107,11 @@ function fields(text: string): Record<string, string> {
  *   "E2E-STEP-END load",
  *   "E2E-STAGE2 token=def kernel=6.1.0 uptime=1.5",
  *   "E2E-CMDLINE-HEX 783d310a",
+ *   "E2E-MAKEDUMPFILE rc=0",
+ *   "E2E-MAKEDUMPFILE-ERR The dumpfile is saved to STDOUT.",
  * ].join("\r\n"));
  * if (r.steps.get("load")?.err[0] !== "warning" || r.stage2?.cmdline !== "x=1") throw new Error();
+ * if (r.stage2?.makedumpfile?.rc !== 0 || r.stage2.makedumpfile.err.length !== 1) throw new Error();
  * ```
  */
 export function parseReport(text: string): GuestReport {
@@ -199,6 +205,12 @@ export function parseReport(text: string): GuestReport {
         if (vmcore && m) vmcore.osrelease = m[1];
         break;
       }
+      case "E2E-MAKEDUMPFILE":
+        if (report.stage2) report.stage2.makedumpfile = { rc: Number(fields(rest).rc), err: [] };
+        break;
+      case "E2E-MAKEDUMPFILE-ERR":
+        report.stage2?.makedumpfile?.err.push(rest);
+        break;
       case "E2E-STAGE2-END":
         if (report.stage2) report.stage2.ended = true;
         break;

@@ -76,6 +76,7 @@ async function task(name: string): Promise<string> {
 /**
  * Builds the tool into `dir` (created if needed). Throws with the compiler's
  * output when the build fails, e.g. while main.ts is missing or broken.
+ * `bundleOnly` ignores `DENORT_BIN` (the bundle runs on any architecture's deno).
  *
  * @example
  * ```ts
@@ -87,10 +88,14 @@ async function task(name: string): Promise<string> {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function buildTool(dir: string): Promise<ToolBuild> {
+export async function buildTool(
+  dir: string,
+  options: { bundleOnly?: boolean } = {},
+): Promise<ToolBuild> {
   await Deno.mkdir(dir, { recursive: true });
   const denort = Deno.env.get("DENORT_BIN");
-  const compiled = denort !== undefined && denort !== "";
+  // A compiled tool is for the host's architecture; other guests run the bundle.
+  const compiled = denort !== undefined && denort !== "" && !options.bundleOnly;
   const output = compiled ? `${dir}/kexec` : `${dir}/kexec.js`;
   const testOutput = compiled ? `${dir}/kexec-test-corrupt` : `${dir}/kexec-test-corrupt.js`;
   const args = taskArgs(await task(compiled ? "compile" : "bundle"), output);
