@@ -102,6 +102,15 @@ export const X86_64_PURGATORY: PurgatoryTarget = {
     purgatory_verify_ok: "verify() result: every region matched.",
     purgatory_verify_bad_count: "verify() result: the count slot exceeds the table.",
     purgatory_report_max: "Bytes report() may write into its buffer.",
+    purgatory_kjump:
+      "Start of the kexec-jump part, present only in preserve-context pages (zeros otherwise).",
+    purgatory_kjump_cmdline_end: "Slot u64 (kexec jump): physical address of the cmdline's NUL.",
+    purgatory_kjump_return: "Slot u64 (kexec jump): the caller's return address, saved on entry.",
+    purgatory_kjump_start: "Entry point of preserve-context loads (entry = page address + this).",
+    purgatory_kjump_append:
+      "`size_t kjump_append(char *at, uint64_t entry)` (SysV): writes the jump-back parameter.",
+    purgatory_kjump_end: "End of the kexec-jump part.",
+    purgatory_kjump_append_max: "Bytes kjump_append() may write, its NUL included.",
   },
 };
 
