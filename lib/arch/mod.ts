@@ -16,7 +16,11 @@ export type {
   Architecture,
   ImageCheck,
   ImageCheckInput,
+  JumpBackHelperInput,
+  JumpBackHelperPlan,
   KernelFormat,
+  KexecJump,
+  NoKexecJump,
   SegmentLoadInput,
 } from "./types.ts";
 

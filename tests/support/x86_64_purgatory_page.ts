@@ -43,21 +43,15 @@ export interface PageCalls {
 }
 
 /**
- * Maps `page` read+execute (written while read+write, then mprotect'ed, so
- * the routines also prove they never write into their own page) and hands
- * callable entry points to `body`.
+ * Maps `size` bytes read+write for `body` (anonymous, page-aligned: stands in
+ * for physical memory, its address for a physical address), then unmaps them.
  */
-export function withPage(page: Uint8Array, body: (calls: PageCalls) => void): void {
-  assert.equal(
-    Deno.build.arch,
-    "x86_64",
-    "the purgatory host test executes x86_64 code and needs an x86_64 machine",
-  );
+export function withMemory(size: number, body: (base: Deno.PointerObject) => void): void {
   const libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
   try {
     const mapping = libc.symbols.mmap(
       null,
-      BigInt(PURGATORY_SIZE),
+      BigInt(size),
       PROT_READ | PROT_WRITE,
       MAP_PRIVATE | MAP_ANONYMOUS,
       -1,
@@ -65,52 +59,89 @@ export function withPage(page: Uint8Array, body: (calls: PageCalls) => void): vo
     );
     assert.ok(mapping !== null && BigInt(Deno.UnsafePointer.value(mapping)) !== MAP_FAILED);
     try {
-      new Uint8Array(new Deno.UnsafePointerView(mapping).getArrayBuffer(PURGATORY_SIZE)).set(page);
-      assert.equal(
-        libc.symbols.mprotect(mapping, BigInt(PURGATORY_SIZE), PROT_READ | PROT_EXEC),
-        0,
-      );
-      const fn = <const D extends Deno.ForeignFunction>(offset: number, definition: D) =>
-        new Deno.UnsafeFnPointer(Deno.UnsafePointer.offset<D>(mapping, offset)!, definition);
-      const sha256 = fn(PURGATORY_SHA256_OFFSET, {
-        parameters: ["buffer", "usize", "buffer"],
-        result: "void",
-      });
-      const verify = fn(PURGATORY_VERIFY_OFFSET, { parameters: [], result: "i64" });
-      const report = fn(PURGATORY_REPORT_OFFSET, {
-        parameters: ["buffer", "i64"],
-        result: "usize",
-      });
-      const kjumpAppend = fn(PURGATORY_KJUMP_APPEND_OFFSET, {
-        parameters: ["pointer", "u64"],
-        result: "usize",
-      });
-      body({
-        kjumpAppend(buf, at, entry) {
-          const ptr = Deno.UnsafePointer.offset(Deno.UnsafePointer.of(buf)!, at);
-          return Number(kjumpAppend.call(ptr, entry));
-        },
-        sha256(data) {
-          const out = new Uint8Array(32);
-          sha256.call(data, BigInt(data.length), out);
-          return out;
-        },
-        verify: () => Number(verify.call()),
-        report(result) {
-          // Sentinel bytes past the end show any write beyond the limit.
-          const buf = new Uint8Array(PURGATORY_REPORT_MAX + 16).fill(0xa5);
-          const len = Number(report.call(buf, BigInt(result)));
-          assert.ok(len <= PURGATORY_REPORT_MAX, `report wrote ${len} bytes`);
-          assert.ok(buf.subarray(PURGATORY_REPORT_MAX).every((b) => b === 0xa5));
-          return new TextDecoder().decode(buf.subarray(0, len));
-        },
-      });
+      body(mapping);
     } finally {
-      libc.symbols.munmap(mapping, BigInt(PURGATORY_SIZE));
+      libc.symbols.munmap(mapping, BigInt(size));
     }
   } finally {
     libc.close();
   }
+}
+
+/**
+ * Maps `page` (one 4 KiB page of x86_64 code) read+execute (written while
+ * read+write, then mprotect'ed, so its routines also prove they never write
+ * into their own page) and hands `body` a way to call into it.
+ */
+export function withCode(
+  page: Uint8Array,
+  body: (
+    fn: <const D extends Deno.ForeignFunction>(offset: number, d: D) => Deno.UnsafeFnPointer<D>,
+  ) => void,
+): void {
+  assert.equal(
+    Deno.build.arch,
+    "x86_64",
+    "this host test executes x86_64 code and needs an x86_64 machine",
+  );
+  assert.equal(page.length, PURGATORY_SIZE);
+  withMemory(PURGATORY_SIZE, (mapping) => {
+    new Uint8Array(new Deno.UnsafePointerView(mapping).getArrayBuffer(PURGATORY_SIZE)).set(page);
+    const libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+    try {
+      assert.equal(
+        libc.symbols.mprotect(mapping, BigInt(PURGATORY_SIZE), PROT_READ | PROT_EXEC),
+        0,
+      );
+    } finally {
+      libc.close();
+    }
+    body((offset, definition) =>
+      new Deno.UnsafeFnPointer(Deno.UnsafePointer.offset(mapping, offset)!, definition)
+    );
+  });
+}
+
+/**
+ * Maps a purgatory `page` with {@link withCode} and hands callable entry
+ * points to `body`.
+ */
+export function withPage(page: Uint8Array, body: (calls: PageCalls) => void): void {
+  withCode(page, (fn) => {
+    const sha256 = fn(PURGATORY_SHA256_OFFSET, {
+      parameters: ["buffer", "usize", "buffer"],
+      result: "void",
+    });
+    const verify = fn(PURGATORY_VERIFY_OFFSET, { parameters: [], result: "i64" });
+    const report = fn(PURGATORY_REPORT_OFFSET, {
+      parameters: ["buffer", "i64"],
+      result: "usize",
+    });
+    const kjumpAppend = fn(PURGATORY_KJUMP_APPEND_OFFSET, {
+      parameters: ["pointer", "u64"],
+      result: "usize",
+    });
+    body({
+      kjumpAppend(buf, at, entry) {
+        const ptr = Deno.UnsafePointer.offset(Deno.UnsafePointer.of(buf)!, at);
+        return Number(kjumpAppend.call(ptr, entry));
+      },
+      sha256(data) {
+        const out = new Uint8Array(32);
+        sha256.call(data, BigInt(data.length), out);
+        return out;
+      },
+      verify: () => Number(verify.call()),
+      report(result) {
+        // Sentinel bytes past the end show any write beyond the limit.
+        const buf = new Uint8Array(PURGATORY_REPORT_MAX + 16).fill(0xa5);
+        const len = Number(report.call(buf, BigInt(result)));
+        assert.ok(len <= PURGATORY_REPORT_MAX, `report wrote ${len} bytes`);
+        assert.ok(buf.subarray(PURGATORY_REPORT_MAX).every((b) => b === 0xa5));
+        return new TextDecoder().decode(buf.subarray(0, len));
+      },
+    });
+  });
 }
 
 /** SHA-256 by node:crypto. */

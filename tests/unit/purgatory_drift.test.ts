@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as blob from "../../lib/arch/x86_64/purgatory_blob.ts";
 import { PURGATORY_SIZE } from "../../lib/arch/x86_64/purgatory.ts";
 import { assemblePurgatory, BLOB_URL, renderBlobModule } from "../../scripts/gen-purgatory.ts";
+import { BRANCH, disassemble, type Insn } from "../support/x86_64_disasm.ts";
 
 const REGENERATE = "run `deno run -A scripts/gen-purgatory.ts` and commit purgatory_blob.ts";
 
@@ -36,63 +37,6 @@ Deno.test("purgatory_blob.ts matches a fresh assembly of purgatory.S", async () 
   // The whole text too: header (source digest), docs and formatting.
   assert.equal(await Deno.readTextFile(BLOB_URL), renderBlobModule(asm), REGENERATE);
 });
-
-interface Insn {
-  at: number;
-  mnemonic: string;
-  operands: string;
-  /** objdump's resolved address comment (`# 0x8b0`), if any. */
-  target: number | null;
-}
-
-async function disassemble(bytes: Uint8Array, start: number, stop: number): Promise<Insn[]> {
-  const dir = await Deno.makeTempDir({ prefix: "purgatory-dis-" });
-  try {
-    await Deno.writeFile(`${dir}/page.bin`, bytes);
-    let out: Deno.CommandOutput;
-    try {
-      out = await new Deno.Command("objdump", {
-        args: [
-          "-D",
-          "-w",
-          "-b",
-          "binary",
-          "-m",
-          "i386:x86-64",
-          `--start-address=${start}`,
-          `--stop-address=${stop}`,
-          `${dir}/page.bin`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        throw new Error("`objdump` not found: install GNU binutils (apt-get install binutils)");
-      }
-      throw err;
-    }
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    const insns: Insn[] = [];
-    for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-      const m = /^\s*([0-9a-f]+):\t[0-9a-f ]+\t(\S+)\s*([^#]*?)\s*(?:#\s*0x([0-9a-f]+).*)?$/.exec(
-        line,
-      );
-      if (!m) continue;
-      insns.push({
-        at: parseInt(m[1], 16),
-        mnemonic: m[2],
-        operands: m[3],
-        target: m[4] === undefined ? null : parseInt(m[4], 16),
-      });
-    }
-    return insns;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const BRANCH = /^(call|jmp|j[a-z]+|loop\w*)$/;
 
 Deno.test("purgatory code is integer-only and position independent", async () => {
   const insns = await disassemble(blobBytes(), 0, blob.PURGATORY_CODE_END_OFFSET);

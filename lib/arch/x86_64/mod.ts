@@ -8,6 +8,7 @@ import type { Architecture } from "../types.ts";
 import { X86_64_ABI } from "./abi.ts";
 import { X86_64_CLI } from "./cli.ts";
 import { BZIMAGE } from "./format_bzimage.ts";
+import { X86_64_KEXEC_JUMP } from "./jump_back.ts";
 
 /**
  * The x86_64 architecture.
@@ -18,4 +19,9 @@ import { BZIMAGE } from "./format_bzimage.ts";
  * if (X86_64.formats[0].name !== "bzImage") throw new Error();
  * ```
  */
-export const X86_64: Architecture = { ...X86_64_ABI, formats: [BZIMAGE], cli: X86_64_CLI };
+export const X86_64: Architecture = {
+  ...X86_64_ABI,
+  formats: [BZIMAGE],
+  cli: X86_64_CLI,
+  kexecJump: X86_64_KEXEC_JUMP,
+};
