@@ -19,7 +19,7 @@ import { validateSegmentPlan } from "./plan/validate.ts";
 import type { FileLoadPlan, LoadPlan, SegmentLoadPlan, SyscallMode } from "./plan/types.ts";
 import { cmdlineTooLong } from "./arch/check.ts";
 import { architecture } from "./arch/mod.ts";
-import { requireKexecJump } from "./kjump.ts";
+import { checkPreserveContext, requireKexecJump } from "./kjump.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
 import type { OpenedFile, System } from "./sys/system.ts";
@@ -252,6 +252,10 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       });
       plans.push(filePlan);
     }
+    // Kexec jump: an architecture that has it, a window clear of this
+    // kernel's RAM (whose size is what the half-of-RAM limit counts), and
+    // CONFIG_KEXEC_JUMP.
+    const preserve = req.preserveContext ? checkPreserveContext(sys, req) : undefined;
     if (req.preserveContext && !req.dryRun) requireKexecJump(sys);
     // In auto mode the segment plan is built only when it is needed (after a
     // fallback-class errno) or to show it in a dry run.
@@ -275,7 +279,7 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       validateSegmentPlan(plan, {
         pageSize: sys.pageSize,
         crashRegion: plan.crashRegion,
-        ramBytes: plan.ramBytes,
+        ramBytes: preserve?.ramBytes ?? plan.ramBytes,
       });
       return plan;
     };
