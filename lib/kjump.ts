@@ -206,11 +206,14 @@ export interface JumpBackPlan {
 /**
  * Loads the jump-back helper, the image whose `kexec -e` returns to the
  * kernel that kjumped here. kexec-tools passes one empty segment at address 0
- * and the return address as the entry; since Linux 6.8 the kernel's
- * kimage_is_destination_range() (kernel/kexec_core.c) counts such a segment
- * as covering all memory and the load fails with ENOMEM, and the return
- * address is not mapped when the entry is called anyway. Each architecture
- * plans a helper that works ({@link KexecJump.planJumpBackHelper}).
+ * and the return address as the entry. Kernels whose
+ * kimage_is_destination_range() (kernel/kexec_core.c) compares inclusive
+ * ends ("kexec: modify the meaning of the end parameter in
+ * kimage_is_destination_range()", December 2023; 6.12 has it) count such a
+ * segment as covering all memory, and the load fails with ENOMEM; and on
+ * x86_64 the return address is not mapped when the entry is called anyway.
+ * Each architecture plans a helper that works
+ * ({@link KexecJump.planJumpBackHelper}).
  *
  * @example
  * ```ts
