@@ -86,32 +86,37 @@ export function runningKernelRam(sys: System): MemoryRange[] {
 }
 
 /**
- * The checks of a preserve-context load before anything is planned: the
- * architecture has kexec jump, and the --mem-min/--mem-max window (where
- * every segment goes) lies outside the running kernel's RAM. Returns that
- * RAM's size, which is what the kernel's half-of-RAM limit counts
- * (totalram_pages() in sanity_check_segment_list(), kernel/kexec_core.c).
+ * The checks of a preserve-context load before anything is planned, in this
+ * order: the architecture has kexec jump; unless `dryRun`, the kernel has
+ * CONFIG_KEXEC_JUMP ({@link requireKexecJump}); the --mem-min/--mem-max
+ * window (where every segment goes) lies outside the running kernel's RAM.
+ * Returns that RAM's size, which is what the kernel's half-of-RAM limit
+ * counts (totalram_pages() in sanity_check_segment_list(),
+ * kernel/kexec_core.c).
  *
  * @example
  * ```ts
  * import { checkPreserveContext } from "./kjump.ts";
  * import { RecordingSystem } from "./sys/recording.ts";
  * const sys = new RecordingSystem({ "/proc/iomem": "00100000-4fffffff : System RAM\n" });
- * const r = checkPreserveContext(sys, { memMin: 0x50000000, memMax: 0x6fffffff });
+ * const r = checkPreserveContext(sys, { memMin: 0x50000000, memMax: 0x6fffffff, dryRun: true });
  * if (r.ramBytes !== 0x4ff00000) throw new Error();
  * let message = "";
- * try { checkPreserveContext(sys, { memMax: 0x6fffffff }); } catch (e) { message = (e as Error).message; }
+ * try { checkPreserveContext(sys, { memMax: 0x6fffffff, dryRun: true }); } catch (e) {
+ *   message = (e as Error).message;
+ * }
  * if (!message.includes("overlaps")) throw new Error(message);
  * ```
  */
 export function checkPreserveContext(
   sys: System,
-  window: { readonly memMin?: number; readonly memMax?: number },
+  req: { readonly memMin?: number; readonly memMax?: number; readonly dryRun?: boolean },
 ): { ramBytes: number } {
   kexecJumpOf(architecture(sys.arch));
+  if (!req.dryRun) requireKexecJump(sys);
   const ram = runningKernelRam(sys);
-  const lo = window.memMin ?? 0;
-  const hi = window.memMax ?? Number.MAX_SAFE_INTEGER;
+  const lo = req.memMin ?? 0;
+  const hi = req.memMax ?? Number.MAX_SAFE_INTEGER;
   const hit = ram.find((r) => r.start <= hi && lo < r.end);
   if (hit) {
     throw new KexecError(

@@ -19,7 +19,7 @@ import { validateSegmentPlan } from "./plan/validate.ts";
 import type { FileLoadPlan, LoadPlan, SegmentLoadPlan, SyscallMode } from "./plan/types.ts";
 import { cmdlineTooLong } from "./arch/check.ts";
 import { architecture } from "./arch/mod.ts";
-import { checkPreserveContext, requireKexecJump } from "./kjump.ts";
+import { checkPreserveContext, kexecJumpOf } from "./kjump.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
 import type { OpenedFile, System } from "./sys/system.ts";
@@ -127,6 +127,7 @@ function image(crash: boolean): string {
  */
 export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadResult {
   const arch = architecture(sys.arch);
+  if (req.preserveContext) kexecJumpOf(arch); // before any file is opened
   const facts = readHostFacts(sys);
   if (req.crash && facts.crashSize === 0) {
     // Both syscalls would fail with a bare EADDRNOTAVAIL after freeing nothing;
@@ -252,11 +253,9 @@ export function loadKernel(sys: System, req: LoadRequest, rep: Reporter): LoadRe
       });
       plans.push(filePlan);
     }
-    // Kexec jump: an architecture that has it, a window clear of this
-    // kernel's RAM (whose size is what the half-of-RAM limit counts), and
-    // CONFIG_KEXEC_JUMP.
+    // Kexec jump: an architecture that has it, CONFIG_KEXEC_JUMP, and a
+    // window clear of this kernel's RAM (whose size the half-of-RAM limit counts).
     const preserve = req.preserveContext ? checkPreserveContext(sys, req) : undefined;
-    if (req.preserveContext && !req.dryRun) requireKexecJump(sys);
     // In auto mode the segment plan is built only when it is needed (after a
     // fallback-class errno) or to show it in a dry run.
     const segmentPlan = (): SegmentLoadPlan => {

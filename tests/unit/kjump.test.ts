@@ -9,6 +9,7 @@ import { PURGATORY_KJUMP_ENTRY } from "../../lib/arch/x86_64/purgatory.ts";
 import { IOMEM_A, IOMEM_B, kernelA, kernelB, WINDOW } from "../support/kjump_machine.ts";
 import { syntheticKernel } from "../fixtures/bzimage.ts";
 import { KERNEL, machine } from "../support/machine.ts";
+import { FakeSystem } from "../support/fake_system.ts";
 
 const WINDOW_ARGS = [
   `--mem-min=0x${WINDOW.min.toString(16)}`,
@@ -63,7 +64,7 @@ Deno.test("--load-preserve-context: kexec_load with PRESERVE_CONTEXT, every segm
   assert.equal(page.bufsz, 4096);
 });
 
-Deno.test("--load-preserve-context refuses a window over the running kernel's RAM, before any call", async () => {
+Deno.test("--load-preserve-context refuses a window over the running kernel's RAM, before any load", async () => {
   for (
     const window of [
       ["--mem-max=0x6fffffff"], // --mem-min defaults to 0
@@ -74,11 +75,34 @@ Deno.test("--load-preserve-context refuses a window over the running kernel's RA
     const sys = kernelA();
     const argv = ["-c", "-l", "--load-preserve-context", ...window, KERNEL];
     assert.equal(await runCli(argv, sys), 255, window.join(" "));
+    // Only the CONFIG_KEXEC_JUMP probe (which loads nothing) came first.
     assert.match(
       sys.stderr,
       /overlaps RAM the running kernel uses \(System RAM 0x(1000-0x9fbff|100000-0x4fffffff) in /,
     );
     assert.match(sys.stderr, /mem=SIZE/);
+    assert.deepEqual(sys.calls, [{ op: "probe_kexec_load_flags", flags: 0x3e0002 }]);
+  }
+});
+
+Deno.test("--load-preserve-context without CONFIG_KEXEC_JUMP says that first, whatever the window", async () => {
+  const sys = kernelA({}, { probeErrno: Errno.EINVAL });
+  const code = await runCli(["--load-preserve-context", "--mem-max=0x7fffffff", KERNEL], sys);
+  assert.equal(code, 255);
+  assert.match(sys.stderr, /built without CONFIG_KEXEC_JUMP/);
+  assert.equal(sys.callsOf("kexec_load").length, 0);
+});
+
+Deno.test("--load-preserve-context and --load-jump-back-helper on arm64: no kexec jump in Linux, no call", async () => {
+  for (
+    const argv of [
+      ["-c", "--load-preserve-context", ...WINDOW_ARGS, "/boot/Image"],
+      ["--load-jump-back-helper", "--entry=0x40000000"],
+    ]
+  ) {
+    const sys = new FakeSystem({ [PATHS.procIomem]: IOMEM_B }, {}, "aarch64");
+    assert.equal(await runCli(argv, sys), 255, argv.join(" "));
+    assert.match(sys.stderr, /kexec jump is not possible here: Linux has no kexec jump on arm64/);
     assert.deepEqual(sys.calls, []);
   }
 });
