@@ -73,7 +73,7 @@ async function runKjump(): Promise<GuestRun> {
 Deno.test("e2e x86_64: kexec jump there and back again (test kernel, KEXEC_JUMP)", async (t) => {
   const run = await runKjump();
   const check = checker(t, run);
-  await check("a window over the running kernel's memory is refused before any call", (run) => {
+  await check("a window over the running kernel's memory is refused before any load", (run) => {
     const s = expectRc(run, "refuse_window", 255);
     assert.match(s.err.join("\n"), /overlaps RAM the running kernel uses/, stepInfo(s));
     assert.equal(value(run, "loaded_after_refusal"), "0");
