@@ -133,8 +133,10 @@ export function planExec(sys: System, req: ExecRequest): ExecSteps {
 }
 
 /**
- * Boots the loaded kernel. Returns only for a dry run (with the steps) or
- * throws when reboot(2) fails.
+ * Boots the loaded kernel. Returns for a dry run (with the steps) and when
+ * the system came back: an image loaded with KEXEC_PRESERVE_CONTEXT (kexec
+ * jump) returns to kernel_kexec() (kernel/kexec_core.c), which resumes this
+ * kernel and makes reboot(2) return 0. Throws when reboot(2) fails.
  *
  * @example
  * ```ts
@@ -174,6 +176,10 @@ export async function execKernel(
   sys.kmsg("kexec: starting the loaded kernel");
   rep.debug("reboot(LINUX_REBOOT_CMD_KEXEC)");
   const errno = sys.reboot(LINUX_REBOOT_CMD_KEXEC);
+  if (errno === 0) {
+    rep.info("the system came back: the image jumped back to this kernel (kexec jump)");
+    return steps;
+  }
   throw syscallError(errno, {
     call: "reboot",
     syscall: "reboot",

@@ -3,23 +3,138 @@
  * this kernel, and the jump-back helper a kjumped kernel loads to return
  * (kexec-tools' `--load-preserve-context`, `--load-jump-back-helper`).
  * Both need a kernel built with CONFIG_KEXEC_JUMP, which is asked for
- * before anything is loaded.
+ * before anything is loaded, on an architecture whose Linux has kexec jump
+ * ({@link Architecture.kexecJump}).
+ *
+ * The first kernel's memory must survive the second one: kernel_kexec()
+ * (kernel/kexec_core.c) only swaps the image's own pages with their
+ * destinations, so everything else the second kernel touches is lost. Its
+ * segments therefore go into a --mem-min/--mem-max window that the running
+ * kernel does not use (checked against /proc/iomem), and the second kernel
+ * must be told to stay there (e.g. `memmap=exactmap memmap=640K@0
+ * memmap=512M@0x50000000` when the first kernel runs with `mem=1280M`).
  *
  * @module
  */
 
 import { KEXEC_PRESERVE_CONTEXT, PATHS } from "./abi.ts";
 import { hostArchAbi } from "./arch/abi.ts";
+import { architecture } from "./arch/mod.ts";
+import type { Architecture, KexecJump } from "./arch/types.ts";
 import { splitKernelArgs } from "./cmdline.ts";
 import { syscallError } from "./diagnose.ts";
 import { KexecError } from "./errors.ts";
 import { parseFlag, readHostFacts } from "./facts.ts";
 import { limitName, loadsLeft } from "./load_limits.ts";
+import { hex } from "./format.ts";
+import { iomemMemoryMap } from "./memory/iomem.ts";
+import { ramRanges, totalBytes } from "./memory/memmap.ts";
+import { readIomem } from "./memory/source.ts";
+import type { MemoryRange } from "./memory/types.ts";
 import type { Segment } from "./plan/types.ts";
 import { segmentTable } from "./plan/segment_table.ts";
 import type { Reporter } from "./report.ts";
 import { Errno } from "./sys/errno.ts";
 import type { System } from "./sys/system.ts";
+
+/**
+ * The architecture's kexec jump, or a {@link KexecError} saying that its
+ * Linux has none.
+ *
+ * @example
+ * ```ts
+ * import { kexecJumpOf } from "./kjump.ts";
+ * import { architecture } from "./arch/mod.ts";
+ * let message = "";
+ * try { kexecJumpOf(architecture("aarch64")); } catch (e) { message = (e as Error).message; }
+ * if (!message.includes("no kexec jump")) throw new Error(message);
+ * ```
+ */
+export function kexecJumpOf(arch: Architecture): KexecJump {
+  const jump = arch.kexecJump;
+  if ("unsupported" in jump) {
+    throw new KexecError(`kexec jump is not possible here: ${jump.unsupported}`, {
+      hint: "load without --load-preserve-context; the loaded kernel then replaces this one",
+    });
+  }
+  return jump;
+}
+
+/**
+ * RAM the running kernel owns: the System RAM of /proc/iomem (which reflects
+ * `mem=` and `memmap=`, unlike /sys/firmware/memmap). Throws a
+ * {@link KexecError} when /proc/iomem is unreadable or hides its addresses.
+ *
+ * @example
+ * ```ts
+ * import { runningKernelRam } from "./kjump.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * const sys = new RecordingSystem({
+ *   "/proc/iomem": "00001000-0009fbff : System RAM\n00100000-4fffffff : System RAM\n",
+ * });
+ * if (runningKernelRam(sys)[1].end !== 0x50000000) throw new Error();
+ * ```
+ */
+export function runningKernelRam(sys: System): MemoryRange[] {
+  const iomem = readIomem(sys);
+  const ram = iomem ? ramRanges(iomemMemoryMap(iomem)) : [];
+  if (ram.length === 0) {
+    throw new KexecError(`${PATHS.procIomem} lists no System RAM (or cannot be read)`, {
+      hint: "kexec jump needs to know the running kernel's memory: mount /proc, run as root",
+    });
+  }
+  return ram;
+}
+
+/**
+ * The checks of a preserve-context load before anything is planned, in this
+ * order: the architecture has kexec jump; unless `dryRun`, the kernel has
+ * CONFIG_KEXEC_JUMP ({@link requireKexecJump}); the --mem-min/--mem-max
+ * window (where every segment goes) lies outside the running kernel's RAM.
+ * Returns that RAM's size, which is what the kernel's half-of-RAM limit
+ * counts (totalram_pages() in sanity_check_segment_list(),
+ * kernel/kexec_core.c).
+ *
+ * @example
+ * ```ts
+ * import { checkPreserveContext } from "./kjump.ts";
+ * import { RecordingSystem } from "./sys/recording.ts";
+ * const sys = new RecordingSystem({ "/proc/iomem": "00100000-4fffffff : System RAM\n" });
+ * const r = checkPreserveContext(sys, { memMin: 0x50000000, memMax: 0x6fffffff, dryRun: true });
+ * if (r.ramBytes !== 0x4ff00000) throw new Error();
+ * let message = "";
+ * try { checkPreserveContext(sys, { memMax: 0x6fffffff, dryRun: true }); } catch (e) {
+ *   message = (e as Error).message;
+ * }
+ * if (!message.includes("overlaps")) throw new Error(message);
+ * ```
+ */
+export function checkPreserveContext(
+  sys: System,
+  req: { readonly memMin?: number; readonly memMax?: number; readonly dryRun?: boolean },
+  rep?: Reporter,
+): { ramBytes: number } {
+  kexecJumpOf(architecture(sys.arch));
+  if (!req.dryRun) requireKexecJump(sys, rep);
+  const ram = runningKernelRam(sys);
+  const lo = req.memMin ?? 0;
+  const hi = req.memMax ?? Number.MAX_SAFE_INTEGER;
+  const hit = ram.find((r) => r.start <= hi && lo < r.end);
+  if (hit) {
+    throw new KexecError(
+      `the --mem-min/--mem-max window [${hex(lo)}, ${hex(hi)}] overlaps RAM the running ` +
+        `kernel uses (System RAM ${hex(hit.start)}-${hex(hit.end - 1)} in ${PATHS.procIomem}); ` +
+        "the kexec'd kernel would " +
+        "overwrite it, and there would be nothing intact to jump back to",
+      {
+        hint: "put the window above the running kernel's memory (boot it with mem=SIZE to " +
+          "leave room) and give the new kernel only that window (memmap=exactmap " +
+          "memmap=640K@0 memmap=SIZE@START)",
+      },
+    );
+  }
+  return { ramBytes: totalBytes(ram, "ram") };
+}
 
 /**
  * Throws unless the running kernel accepts KEXEC_PRESERVE_CONTEXT. The probe
@@ -95,39 +210,41 @@ export function jumpBackEntryFromCmdline(cmdline: string | undefined): number | 
   return undefined;
 }
 
-/**
- * The one empty segment kexec-tools passes for the jump-back helper image.
- *
- * @example
- * ```ts
- * import { jumpBackHelperSegments } from "./kjump.ts";
- * const [s] = jumpBackHelperSegments();
- * if (s.buf.length !== 0 || s.memsz !== 0) throw new Error();
- * ```
- */
-export function jumpBackHelperSegments(): Segment[] {
-  return [{ name: "jump-back", buf: new Uint8Array(0), mem: 0, memsz: 0 }];
-}
-
 /** What the jump-back helper load passes. */
 export interface JumpBackPlan {
+  /** The address to return to. */
+  readonly jumpBackEntry: number;
+  /** kexec_load's entry: the helper's own code. */
   readonly entry: number;
   readonly flags: number;
   readonly segments: readonly Segment[];
+  readonly notes: readonly string[];
 }
 
 /**
- * Loads the jump-back helper: an image with no data whose entry is the
- * address of the kernel that kjumped here, so `kexec -e` returns to it.
+ * Loads the jump-back helper, the image whose `kexec -e` returns to the
+ * kernel that kjumped here. kexec-tools passes one empty segment at address 0
+ * and the return address as the entry. Kernels whose
+ * kimage_is_destination_range() (kernel/kexec_core.c) compares inclusive
+ * ends ("kexec: modify the meaning of the end parameter in
+ * kimage_is_destination_range()", December 2023; 6.12 has it) count such a
+ * segment as covering all memory, and the load fails with ENOMEM; and on
+ * x86_64 the return address is not mapped when the entry is called anyway.
+ * Each architecture plans a helper that works
+ * ({@link KexecJump.planJumpBackHelper}).
  *
  * @example
  * ```ts
  * import { loadJumpBackHelper } from "./kjump.ts";
  * import { silentReporter } from "./report.ts";
  * import { RecordingSystem } from "./sys/recording.ts";
- * const sys = new RecordingSystem({ "/sys/kernel/kexec_loaded": "0\n" });
- * const plan = loadJumpBackHelper(sys, { entry: 0x9a000 }, silentReporter);
- * if (plan.flags !== 0x3e0002 || sys.callsOf("kexec_load")[0].entry !== 0x9a000n) throw new Error();
+ * const sys = new RecordingSystem({
+ *   "/sys/kernel/kexec_loaded": "0\n",
+ *   "/proc/iomem": "00001000-0009fbff : System RAM\n50000000-6fffffff : System RAM\n",
+ * });
+ * const plan = loadJumpBackHelper(sys, { entry: 0x4ffe3c5a }, silentReporter);
+ * const [call] = sys.callsOf("kexec_load");
+ * if (plan.flags !== 0x3e0002 || call.entry !== BigInt(plan.segments[0].mem)) throw new Error();
  * ```
  */
 export function loadJumpBackHelper(
@@ -135,6 +252,7 @@ export function loadJumpBackHelper(
   req: { readonly entry?: number; readonly dryRun?: boolean },
   rep: Reporter,
 ): JumpBackPlan {
+  const jump = kexecJumpOf(architecture(sys.arch));
   const entry = req.entry ?? jumpBackEntryFromCmdline(sys.readText(PATHS.procCmdline));
   if (entry === undefined) {
     // kexec-tools: "Please specify jump back entry in command line", exit 255.
@@ -153,14 +271,27 @@ export function loadJumpBackHelper(
     );
   }
   const flags = KEXEC_PRESERVE_CONTEXT | hostArchAbi(sys.arch).kexecArch;
-  const plan = { entry, flags, segments: jumpBackHelperSegments() };
+  const helper = jump.planJumpBackHelper({
+    entry,
+    ram: runningKernelRam(sys),
+    pageSize: sys.pageSize,
+  });
+  const plan = { jumpBackEntry: entry, flags, ...helper };
   if (req.dryRun) return plan;
   requireKexecJump(sys, rep);
+  for (const line of plan.notes) rep.debug(line);
   const table = segmentTable(plan.segments, (b) => sys.addressOf(b));
   rep.debug(
-    `kexec_load(entry=0x${entry.toString(16)}, nr_segments=1, flags=0x${flags.toString(16)})`,
+    `kexec_load(entry=${hex(plan.entry)}, nr_segments=${plan.segments.length}, ` +
+      `flags=${hex(flags)})`,
   );
-  const errno = sys.kexecLoad(BigInt(entry), table, 1, flags, []);
+  const errno = sys.kexecLoad(
+    BigInt(plan.entry),
+    table,
+    plan.segments.length,
+    flags,
+    plan.segments.map((s) => s.buf),
+  );
   if (errno !== 0) {
     throw syscallError(errno, {
       call: "kexec_load",
@@ -169,6 +300,6 @@ export function loadJumpBackHelper(
       facts: readHostFacts(sys),
     });
   }
-  rep.info(`loaded the jump-back helper (entry 0x${entry.toString(16)})`);
+  rep.info(`loaded the jump-back helper (returns to ${hex(entry)}); 'kexec -e' jumps back`);
   return plan;
 }

@@ -20,7 +20,7 @@ import { validateSegmentPlan } from "./plan/validate.ts";
 import type { FileLoadPlan, LoadPlan, SegmentLoadPlan, SyscallMode } from "./plan/types.ts";
 import { cmdlineTooLong } from "./arch/check.ts";
 import { architecture, type KernelFormat } from "./arch/mod.ts";
-import { requireKexecJump } from "./kjump.ts";
+import { checkPreserveContext, kexecJumpOf } from "./kjump.ts";
 import { fileDebugUnderLimit, lastLoadSpent, loadsLeft } from "./load_limits.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
@@ -142,6 +142,7 @@ export async function loadKernel(
   rep: Reporter,
 ): Promise<LoadResult> {
   const arch = architecture(sys.arch);
+  if (req.preserveContext) kexecJumpOf(arch); // before any file is opened
   const facts = readHostFacts(sys);
   if (req.crash && facts.crashSize === 0) {
     // Both syscalls would fail with a bare EADDRNOTAVAIL after freeing nothing;
@@ -264,7 +265,10 @@ export async function loadKernel(
       });
       plans.push(filePlan);
     }
-    if (req.preserveContext && !req.dryRun) requireKexecJump(sys, rep);
+    // Kexec jump: an architecture that has it, CONFIG_KEXEC_JUMP (not asked
+    // under a load limit), and a window clear of this kernel's RAM (whose
+    // size the half-of-RAM limit counts).
+    const preserve = req.preserveContext ? checkPreserveContext(sys, req, rep) : undefined;
     // In auto mode the segment plan is built only when it is needed (after a
     // fallback-class errno) or to show it in a dry run.
     const segmentPlan = (): SegmentLoadPlan => {
@@ -287,7 +291,7 @@ export async function loadKernel(
       validateSegmentPlan(plan, {
         pageSize: sys.pageSize,
         crashRegion: plan.crashRegion,
-        ramBytes: plan.ramBytes,
+        ramBytes: preserve?.ramBytes ?? plan.ramBytes,
       });
       // What was unwrapped and how the initrd was made, before the placements.
       return { ...plan, notes: [...inputs.notes, ...plan.notes] };

@@ -16,8 +16,12 @@ export type {
   Architecture,
   ImageCheck,
   ImageCheckInput,
+  JumpBackHelperInput,
+  JumpBackHelperPlan,
   KernelFormat,
   KernelModule,
+  KexecJump,
+  NoKexecJump,
   SegmentLoadInput,
 } from "./types.ts";
 

@@ -9,7 +9,8 @@
  */
 
 import type { HostFacts } from "../facts.ts";
-import type { SegmentLoadPlan } from "../plan/types.ts";
+import type { MemoryRange } from "../memory/types.ts";
+import type { Segment, SegmentLoadPlan } from "../plan/types.ts";
 import type { System } from "../sys/system.ts";
 import type { ArchAbi } from "./abi_types.ts";
 import type { ArchCli } from "./cli.ts";
@@ -111,8 +112,43 @@ export interface KernelFormat {
   planSegments(sys: System, input: SegmentLoadInput): SegmentLoadPlan;
 }
 
+/** What planning a jump-back helper needs. */
+export interface JumpBackHelperInput {
+  /** Where to return to: the kexec_jump_back_entry= the previous kernel passed. */
+  readonly entry: number;
+  /** RAM the running kernel owns (/proc/iomem System RAM); the helper must stay inside it. */
+  readonly ram: readonly MemoryRange[];
+  /** Page size of the running kernel. */
+  readonly pageSize: number;
+}
+
+/** The jump-back helper image: kexec_load's entry and segments. */
+export interface JumpBackHelperPlan {
+  readonly entry: number;
+  readonly segments: readonly Segment[];
+  /** Lines for -d and --dry-run. */
+  readonly notes: readonly string[];
+}
+
+/**
+ * Kexec jump (KEXEC_PRESERVE_CONTEXT, CONFIG_KEXEC_JUMP) where the kernel has
+ * it. Loading with preserve-context is the formats' business
+ * ({@link SegmentLoadInput.preserveContext}); this is the way back.
+ */
+export interface KexecJump {
+  /** The image a kjumped kernel loads so that its `kexec -e` returns. */
+  planJumpBackHelper(input: JumpBackHelperInput): JumpBackHelperPlan;
+}
+
+/** An architecture whose Linux has no kexec jump, and why (one line for a refusal). */
+export interface NoKexecJump {
+  readonly unsupported: string;
+}
+
 /** An architecture: its ABI, the kernel formats it boots (in probe order), its kexec-tools options. */
 export interface Architecture extends ArchAbi {
   readonly formats: readonly KernelFormat[];
   readonly cli: ArchCli;
+  /** Kexec jump, or why Linux has none here. */
+  readonly kexecJump: KexecJump | NoKexecJump;
 }

@@ -277,7 +277,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     id: "load-preserve-context",
     long: ["load-preserve-context"],
     group: "image",
-    help: "load with KEXEC_PRESERVE_CONTEXT (needs --mem-max and kexec_load)",
+    help: "load an image that may return (kexec jump, KEXEC_PRESERVE_CONTEXT; x86 only): " +
+      "needs kexec_load and a --mem-min/--mem-max window clear of this kernel's RAM",
     differs: "uses kexec_load by itself in the default mode (kexec-tools 2.0.27 and later " +
       "refuse it unless -c is given)",
   },
@@ -285,16 +286,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     id: "load-jump-back-helper",
     long: ["load-jump-back-helper"],
     group: "image",
-    help: "load the jump-back helper at --entry (kexec_load)",
+    help: "in a kernel started by a kexec jump: load the image whose -e returns to the " +
+      "kernel that started it (kexec_jump_back_entry= from /proc/cmdline, or --entry)",
     differs: "uses kexec_load by itself in the default mode; no sync or interface change " +
-      "(kexec-tools does both)",
+      "(kexec-tools does both); the image is a page of code that maps the address first " +
+      "(kexec-tools' empty image fails with ENOMEM on current kernels)",
   },
   {
     id: "entry",
     long: ["entry"],
     value: "ADDR",
     group: "image",
-    help: "entry point for --load-jump-back-helper",
+    help: "the address --load-jump-back-helper returns to",
     differs: "refused together with a kernel load (kexec-tools overrides the loaded image's " +
       "entry point)",
   },

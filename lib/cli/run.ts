@@ -23,6 +23,7 @@ import { helpText, VERSION } from "./help.ts";
 import { type Invocation, noKernelError, parseInvocation, type Step } from "./invocation.ts";
 import { describeSegmentFlags, planToJson, planToText } from "./render.ts";
 import { loadJumpBackHelper } from "../kjump.ts";
+import { hex } from "../format.ts";
 
 // /proc/cmdline is at most COMMAND_LINE_SIZE (a few KiB on every architecture).
 const PROC_CMDLINE_MAX = 1 << 16;
@@ -119,9 +120,17 @@ async function runStep(
       if (inv.dryRun) {
         printDry(sys, inv, {
           action: "jump-back-helper",
+          jump_back_entry: plan.jumpBackEntry,
           entry: plan.entry,
           flags: plan.flags,
           flag_names: describeSegmentFlags(plan.flags),
+          segments: plan.segments.map((s) => ({
+            name: s.name,
+            mem: s.mem,
+            memsz: s.memsz,
+            bufsz: s.buf.length,
+          })),
+          notes: plan.notes,
         });
       }
       return undefined;
@@ -213,11 +222,13 @@ function printDry(sys: System, inv: Invocation, data: Record<string, unknown>): 
   ];
   if (data.order) lines.push(`syscall order: ${data.order}`);
   if (data.action === "jump-back-helper") {
+    const segments = data.segments as { name: string; mem: number; memsz: number }[];
     lines.push(
-      `kexec_load(entry=0x${(data.entry as number).toString(16)}, nr_segments=1 (empty), ` +
-        `flags=0x${(data.flags as number).toString(16)} [${
-          (data.flag_names as string[]).join("|")
-        }])`,
+      `returns to ${hex(data.jump_back_entry as number)}`,
+      `kexec_load(entry=${hex(data.entry as number)}, nr_segments=${segments.length}, ` +
+        `flags=${hex(data.flags as number)} [${(data.flag_names as string[]).join("|")}])`,
+      ...segments.map((s) => `  ${s.name}: mem ${hex(s.mem)}, memsz ${hex(s.memsz)}`),
+      ...(data.notes as string[]),
     );
   }
   if (data.steps && data.action === "exec") {

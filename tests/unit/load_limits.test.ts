@@ -6,6 +6,7 @@
  * limit of 1 leaves for the real one; the recorded calls prove it.
  */
 
+import { kernelA, WINDOW } from "../support/kjump_machine.ts";
 import assert from "node:assert/strict";
 import { PATHS } from "../../lib/abi.ts";
 import { runCli } from "../../lib/cli/run.ts";
@@ -23,6 +24,21 @@ function limited(panic: string, reboot: string, release = "6.1.0-57-amd64\n") {
     [PATHS.kexecLoadLimitPanic]: panic,
     [PATHS.kexecLoadLimitReboot]: reboot,
     [OSRELEASE]: release,
+  }, { fileLoadErrnos: [] });
+}
+
+// A kexec jump's window, clear of the running kernel's RAM (kernel A of the
+// kexec-jump tests: booted with mem=1280M).
+const JUMP_WINDOW = [
+  `--mem-min=0x${WINDOW.min.toString(16)}`,
+  `--mem-max=0x${WINDOW.max.toString(16)}`,
+];
+
+function limitedJump(panic: string, reboot: string) {
+  return kernelA({
+    [PATHS.kexecLoadLimitPanic]: panic,
+    [PATHS.kexecLoadLimitReboot]: reboot,
+    [OSRELEASE]: "6.1.0-57-amd64\n",
   }, { fileLoadErrnos: [] });
 }
 
@@ -60,8 +76,8 @@ Deno.test("without a limit -d still tries KEXEC_FILE_DEBUG and retries on EINVAL
 });
 
 Deno.test("the KEXEC_JUMP probe costs the reboot limit only; a panic limit of 1 still loads a crash kernel after it and after -d", async () => {
-  const sys = limited("1\n", "-1\n");
-  const jump = ["--load-preserve-context", "--mem-max=0x3fffffff", "-d", KERNEL];
+  const sys = limitedJump("1\n", "-1\n");
+  const jump = ["--load-preserve-context", ...JUMP_WINDOW, "-d", KERNEL];
   assert.equal(await runCli(jump, sys), 0, sys.stderr);
   assert.equal(sys.readText(PATHS.kexecLoadLimitPanic), "1\n", "the probe spent no crash load");
   assert.equal(await runCli(["-p", "-d", KERNEL], sys), 0, sys.stderr);
@@ -78,18 +94,18 @@ Deno.test("the KEXEC_JUMP probe costs the reboot limit only; a panic limit of 1 
 });
 
 Deno.test("with kexec_load_limit_reboot=1 the KEXEC_JUMP probe is not sent: the one load is the load", async () => {
-  const sys = limited("-1\n", "1\n");
-  const argv = ["--load-preserve-context", "--mem-max=0x3fffffff", "-d", KERNEL];
+  const sys = limitedJump("-1\n", "1\n");
+  const argv = ["--load-preserve-context", ...JUMP_WINDOW, "-d", KERNEL];
   assert.equal(await runCli(argv, sys), 0, sys.stderr);
   assert.deepEqual(sys.calls.filter((c) => c.op !== "kmsg").map((c) => c.op), ["kexec_load"]);
   assert.equal(sys.readText(PATHS.kexecLoaded), "1\n");
   assert.match(sys.stderr, /not asking the kernel whether it has CONFIG_KEXEC_JUMP/);
   // A kernel without kexec jump refuses the load itself; the message names the cause.
-  const nojump = machine({
+  const nojump = kernelA({
     [PATHS.kexecLoadLimitReboot]: "1\n",
   }, { loadErrnos: [Errno.EINVAL] });
   assert.equal(
-    await runCli(["--load-preserve-context", "--mem-max=0x3fffffff", KERNEL], nojump),
+    await runCli(["--load-preserve-context", ...JUMP_WINDOW, KERNEL], nojump),
     255,
   );
   assert.match(nojump.stderr, /KEXEC_PRESERVE_CONTEXT needs a kernel built with CONFIG_KEXEC_JUMP/);

@@ -91,6 +91,8 @@ Deno.test("buildPurgatory encodes the region table and changes nothing else", ()
     const page = buildPurgatory({ ...base, verify });
     assert.equal(u64(page, blob.PURGATORY_REGION_COUNT_OFFSET), n);
     const expected = blobBytes();
+    // A normal page has no kexec-jump part.
+    expected.fill(0, blob.PURGATORY_KJUMP_OFFSET, blob.PURGATORY_KJUMP_END_OFFSET);
     const view = new DataView(expected.buffer);
     view.setBigUint64(blob.PURGATORY_ENTRY64_OFFSET, BigInt(base.entry64), true);
     view.setBigUint64(blob.PURGATORY_BOOT_PARAMS_OFFSET, BigInt(base.bootParams), true);
@@ -107,7 +109,7 @@ Deno.test("buildPurgatory encodes the region table and changes nothing else", ()
       view.setBigUint64(entry + blob.PURGATORY_REGION_LEN, BigInt(r.len), true);
       expected.set(r.sha256, entry + blob.PURGATORY_REGION_SHA256);
     });
-    // Every other byte is the assembled page: code, GDT, unused entries, stack.
+    // Every other byte is the assembled page: code, GDT, unused entries, zero stack.
     assert.deepEqual(page, expected, `${n} regions`);
   }
 });
@@ -205,4 +207,48 @@ Deno.test("buildPurgatory rejects a stack page that is unaligned, zero or inside
       `stackPage 0x${stackPage.toString(16)}`,
     );
   }
+});
+
+Deno.test("the kexec-jump part lies in the stack area, after the table, with aligned slots", () => {
+  assert.ok(blob.PURGATORY_KJUMP_OFFSET >= blob.PURGATORY_REGIONS_END_OFFSET);
+  assert.ok(blob.PURGATORY_KJUMP_END_OFFSET <= blob.PURGATORY_STACK_TOP_OFFSET);
+  assert.ok(blob.PURGATORY_CODE_END_OFFSET <= blob.PURGATORY_KJUMP_OFFSET);
+  for (const at of [blob.PURGATORY_KJUMP_CMDLINE_END_OFFSET, blob.PURGATORY_KJUMP_RETURN_OFFSET]) {
+    assert.equal(at % 8, 0);
+    assert.ok(at >= blob.PURGATORY_KJUMP_OFFSET && at < blob.PURGATORY_KJUMP_START_OFFSET);
+  }
+  for (const at of [blob.PURGATORY_KJUMP_START_OFFSET, blob.PURGATORY_KJUMP_APPEND_OFFSET]) {
+    assert.ok(at > blob.PURGATORY_KJUMP_OFFSET && at < blob.PURGATORY_KJUMP_END_OFFSET);
+  }
+  // The assembled page has code there; nothing after it.
+  const page = blobBytes();
+  const part = page.subarray(blob.PURGATORY_KJUMP_START_OFFSET, blob.PURGATORY_KJUMP_END_OFFSET);
+  assert.ok(part.some((b) => b !== 0));
+  assert.ok(page.subarray(blob.PURGATORY_KJUMP_END_OFFSET).every((b) => b === 0));
+});
+
+Deno.test("buildPurgatory: only a kjump page carries the kexec-jump part, with its slot filled", () => {
+  const stackPage = 0x7000_0000;
+  const normal = buildPurgatory({ ...base, stackPage });
+  const kjump = buildPurgatory({ ...base, stackPage, kjump: { cmdlineEnd: 0x6fff_e812 } });
+  const { PURGATORY_KJUMP_OFFSET: from, PURGATORY_KJUMP_END_OFFSET: to } = blob;
+  assert.ok(normal.subarray(from, to).every((b) => b === 0), "normal page has kjump bytes");
+  assert.equal(u64(kjump, blob.PURGATORY_KJUMP_CMDLINE_END_OFFSET), 0x6fff_e812);
+  assert.equal(u64(kjump, blob.PURGATORY_KJUMP_RETURN_OFFSET), 0, "written by the entry only");
+  const expected = blobBytes().subarray(blob.PURGATORY_KJUMP_START_OFFSET, to);
+  assert.deepEqual(kjump.subarray(blob.PURGATORY_KJUMP_START_OFFSET, to), expected);
+  // Outside that part the two pages are the same bytes.
+  assert.deepEqual(kjump.subarray(0, from), normal.subarray(0, from));
+  assert.deepEqual(kjump.subarray(to), normal.subarray(to));
+});
+
+Deno.test("buildPurgatory refuses a kjump page without a stack page, or a bad cmdlineEnd", () => {
+  assert.throws(
+    () => buildPurgatory({ ...base, kjump: { cmdlineEnd: 0x1000 } }),
+    (err: unknown) => err instanceof KexecError && /needs a stackPage/.test(err.message),
+  );
+  assert.throws(
+    () => buildPurgatory({ ...base, stackPage: 0x2000, kjump: { cmdlineEnd: -1 } }),
+    (err: unknown) => err instanceof KexecError && /kjump.cmdlineEnd/.test(err.message),
+  );
 });

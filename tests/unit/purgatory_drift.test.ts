@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as blob from "../../lib/arch/x86_64/purgatory_blob.ts";
 import { PURGATORY_SIZE } from "../../lib/arch/x86_64/purgatory.ts";
 import { assemblePurgatory, BLOB_URL, renderBlobModule } from "../../scripts/gen-purgatory.ts";
+import { BRANCH, disassemble, type Insn } from "../support/x86_64_disasm.ts";
 
 const REGENERATE = "run `deno run -A scripts/gen-purgatory.ts` and commit purgatory_blob.ts";
 
@@ -36,63 +37,6 @@ Deno.test("purgatory_blob.ts matches a fresh assembly of purgatory.S", async () 
   // The whole text too: header (source digest), docs and formatting.
   assert.equal(await Deno.readTextFile(BLOB_URL), renderBlobModule(asm), REGENERATE);
 });
-
-interface Insn {
-  at: number;
-  mnemonic: string;
-  operands: string;
-  /** objdump's resolved address comment (`# 0x8b0`), if any. */
-  target: number | null;
-}
-
-async function disassemble(bytes: Uint8Array, start: number, stop: number): Promise<Insn[]> {
-  const dir = await Deno.makeTempDir({ prefix: "purgatory-dis-" });
-  try {
-    await Deno.writeFile(`${dir}/page.bin`, bytes);
-    let out: Deno.CommandOutput;
-    try {
-      out = await new Deno.Command("objdump", {
-        args: [
-          "-D",
-          "-w",
-          "-b",
-          "binary",
-          "-m",
-          "i386:x86-64",
-          `--start-address=${start}`,
-          `--stop-address=${stop}`,
-          `${dir}/page.bin`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        throw new Error("`objdump` not found: install GNU binutils (apt-get install binutils)");
-      }
-      throw err;
-    }
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    const insns: Insn[] = [];
-    for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-      const m = /^\s*([0-9a-f]+):\t[0-9a-f ]+\t(\S+)\s*([^#]*?)\s*(?:#\s*0x([0-9a-f]+).*)?$/.exec(
-        line,
-      );
-      if (!m) continue;
-      insns.push({
-        at: parseInt(m[1], 16),
-        mnemonic: m[2],
-        operands: m[3],
-        target: m[4] === undefined ? null : parseInt(m[4], 16),
-      });
-    }
-    return insns;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const BRANCH = /^(call|jmp|j[a-z]+|loop\w*)$/;
 
 Deno.test("purgatory code is integer-only and position independent", async () => {
   const insns = await disassemble(blobBytes(), 0, blob.PURGATORY_CODE_END_OFFSET);
@@ -209,4 +153,148 @@ Deno.test("purgatory entry loads its GDT and stack before using them, then jumps
   assert.ok(hlt > jump);
   const loop = insns.slice(hlt).find((i) => i.mnemonic === "jmp");
   assert.ok(loop && parseInt(loop.operands, 16) <= insns[hlt].at, "hlt is not in a loop");
+});
+
+Deno.test("the kexec-jump part is integer-only, position independent and reached only by its entry", async () => {
+  const page = blobBytes();
+  const from = blob.PURGATORY_KJUMP_START_OFFSET;
+  // Up to kjump_append's ret; its string follows.
+  const all = await disassemble(page, from, blob.PURGATORY_KJUMP_END_OFFSET);
+  const last = all.findIndex((i) =>
+    i.at >= blob.PURGATORY_KJUMP_APPEND_OFFSET && i.mnemonic === "ret"
+  );
+  assert.ok(last > 0);
+  const insns = all.slice(0, last + 1);
+  const to = all[last + 1].at;
+  assert.ok(insns.length > 30, "disassembly looks empty");
+  for (const i of insns) {
+    const where = `0x${i.at.toString(16)}: ${i.mnemonic} ${i.operands}`;
+    assert.ok(!/\(bad\)/.test(i.mnemonic), `undecodable byte at ${where}`);
+    assert.ok(!/%(x|y|z)mm|%mm\d|%st\b|%st\(/.test(i.operands), `FPU/SIMD at ${where}`);
+    if (!BRANCH.test(i.mnemonic)) {
+      assert.ok(!/(^|,)-?0x[0-9a-f]+(,|$)/.test(i.operands), `absolute address at ${where}`);
+    } else if (!i.operands.startsWith("*")) {
+      // Into its own code or into the shared code; never into data.
+      const dest = parseInt(i.operands, 16);
+      assert.ok(dest < blob.PURGATORY_CODE_END_OFFSET || dest >= from && dest < to, where);
+    }
+  }
+  // The shared code never enters this part: in other pages it is zeros.
+  const main = await disassemble(page, 0, blob.PURGATORY_CODE_END_OFFSET);
+  for (const i of main) {
+    if (BRANCH.test(i.mnemonic) && !i.operands.startsWith("*")) {
+      assert.ok(parseInt(i.operands, 16) < blob.PURGATORY_CODE_END_OFFSET, i.operands);
+    }
+    if (i.target !== null) {
+      assert.ok(
+        i.target < blob.PURGATORY_KJUMP_OFFSET || i.target >= blob.PURGATORY_KJUMP_END_OFFSET,
+      );
+    }
+  }
+});
+
+Deno.test("kexec-jump entry: saves 0(%rsp) first, then GDT, stack page, verify, append, the kernel; returns on a mismatch", async () => {
+  const page = blobBytes();
+  const insns = await disassemble(
+    page,
+    blob.PURGATORY_KJUMP_START_OFFSET,
+    blob.PURGATORY_KJUMP_APPEND_OFFSET,
+  );
+  const index = (pred: (i: Insn) => boolean, what: string, after = 0) => {
+    const n = insns.findIndex((i, k) => k >= after && pred(i));
+    assert.ok(n >= 0, `kexec-jump entry has no ${what}`);
+    return n;
+  };
+  // relocate_kernel_64.S calls the entry: the return address is read before
+  // anything else touches the stack, and kept in its slot.
+  const [cli, cld, load, store] = insns;
+  assert.equal(cli.mnemonic, "cli");
+  assert.equal(cld.mnemonic, "cld");
+  assert.ok(load.mnemonic === "mov" && load.operands === "(%rsp),%rax", load.operands);
+  assert.ok(store.mnemonic === "mov" && store.operands.startsWith("%rax,"));
+  assert.equal(store.target, blob.PURGATORY_KJUMP_RETURN_OFFSET);
+  const lgdt = index((i) => i.mnemonic === "lgdt", "lgdt");
+  assert.equal(insns[lgdt].target, blob.PURGATORY_GDTR_OFFSET);
+  const firstSegmentLoad = index((i) => /,%(d|e|s|f|g)s$/.test(i.operands), "segment load");
+  assert.ok(lgdt < firstSegmentLoad);
+  // The stack is the stack page named in its slot; nothing is pushed before.
+  const slot = index((i) => i.target === blob.PURGATORY_STACK_PAGE_OFFSET, "stack page slot");
+  const reg = insns[slot].operands.split(",")[1];
+  assert.equal(insns[slot + 1].operands, `0x${PURGATORY_SIZE.toString(16)}(${reg}),%rsp`);
+  for (const i of insns.slice(2, slot + 1)) {
+    assert.ok(!/^(push|pop|call|ret)/.test(i.mnemonic), `stack used at 0x${i.at.toString(16)}`);
+  }
+  const lret = index((i) => i.mnemonic === "lretq", "far return", slot);
+  assert.equal(insns[lret - 3].operands, "$0x10");
+  const call = (target: number, what: string) =>
+    index((i) => i.mnemonic === "call" && parseInt(i.operands, 16) === target, what);
+  const verify = call(blob.PURGATORY_VERIFY_OFFSET, "call of verify");
+  const append = call(blob.PURGATORY_KJUMP_APPEND_OFFSET, "call of kjump_append");
+  assert.ok(lret < verify && verify < append, "verify runs before the command line is changed");
+  // Append's arguments: the cmdline_end slot and the saved return address.
+  const args = insns.slice(verify, append);
+  assert.ok(
+    args.some((i) =>
+      i.operands.endsWith(",%rdi") && i.target === blob.PURGATORY_KJUMP_CMDLINE_END_OFFSET
+    ),
+  );
+  assert.ok(
+    args.some((i) =>
+      i.operands.endsWith(",%rsi") && i.target === blob.PURGATORY_KJUMP_RETURN_OFFSET
+    ),
+  );
+  // Then the normal path's kernel jump: the instruction that loads boot_params into %rsi.
+  const main = await disassemble(page, 0, blob.PURGATORY_VERIFY_OFFSET);
+  const boot = main.find((i) =>
+    i.operands.endsWith(",%rsi") && i.target === blob.PURGATORY_BOOT_PARAMS_OFFSET
+  );
+  assert.ok(boot);
+  const jmp = insns[append + 1];
+  assert.ok(
+    jmp.mnemonic === "jmp" && parseInt(jmp.operands, 16) === boot.at,
+    `${jmp.mnemonic} ${jmp.operands}`,
+  );
+  // A mismatch prints the line and returns to the caller: no hlt; the return
+  // address comes from the slot, with this entry above it as the re-entry point.
+  const failBranch = insns.slice(verify, append).find((i) => i.mnemonic === "jne");
+  assert.ok(failBranch);
+  const fail = insns.findIndex((i) => i.at === parseInt(failBranch.operands, 16));
+  assert.ok(fail > append + 1);
+  const tail = insns.slice(fail);
+  assert.ok(
+    tail.some((i) =>
+      i.mnemonic === "call" && parseInt(i.operands, 16) === blob.PURGATORY_REPORT_OFFSET
+    ),
+  );
+  assert.ok(!tail.some((i) => i.mnemonic === "hlt"));
+  const ret = tail.findIndex((i) => i.mnemonic === "ret");
+  assert.ok(ret >= 3);
+  const [lea, pushEntry, pushReturn] = tail.slice(ret - 3, ret);
+  assert.equal(lea.target, blob.PURGATORY_KJUMP_START_OFFSET);
+  assert.equal(pushEntry.mnemonic, "push");
+  assert.ok(
+    pushReturn.mnemonic === "push" && pushReturn.target === blob.PURGATORY_KJUMP_RETURN_OFFSET,
+  );
+});
+
+Deno.test("kjump_append is unprivileged and calls only the shared string routines", async () => {
+  const from = blob.PURGATORY_KJUMP_APPEND_OFFSET;
+  const insns = await disassemble(blobBytes(), from, from + 0x30);
+  const end = insns.findIndex((i) => i.mnemonic === "ret");
+  assert.ok(end > 0);
+  for (const i of insns.slice(0, end + 1)) {
+    const where = `0x${i.at.toString(16)}: ${i.mnemonic} ${i.operands}`;
+    assert.ok(
+      !/^(in|out|hlt|cli|sti|lgdt|lidt|lret\w?|iret\w?|wrmsr|rdmsr)$/.test(i.mnemonic),
+      where,
+    );
+    assert.ok(!/,%(c|d|e|s|f|g)s$|%(f|g)s:|%cr\d/.test(i.operands), where);
+    if (BRANCH.test(i.mnemonic)) {
+      const dest = parseInt(i.operands, 16);
+      assert.ok(
+        dest >= blob.PURGATORY_VERIFY_OFFSET && dest < blob.PURGATORY_CODE_END_OFFSET,
+        where,
+      );
+    }
+  }
 });

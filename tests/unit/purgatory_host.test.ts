@@ -1,121 +1,17 @@
 // Runs the shipped purgatory page's own SHA-256, verify and report routines
-// on this machine: the bytes buildPurgatory returns are copied into an
-// executable mapping and their System V entry points are called through Deno
-// FFI. Those routines touch no segment register and run no privileged
-// instruction (purgatory_drift.test.ts checks the disassembly for that), so
-// the code under test is exactly the code kexec_load will jump into.
+// on this machine (tests/support/x86_64_purgatory_page.ts), comparing with
+// node:crypto.
 
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
-import {
-  buildPurgatory,
-  PURGATORY_SIZE,
-  type PurgatoryRegion,
-} from "../../lib/arch/x86_64/purgatory.ts";
+import { randomBytes } from "node:crypto";
+import { buildPurgatory } from "../../lib/arch/x86_64/purgatory.ts";
 import {
   PURGATORY_MAX_REGIONS,
   PURGATORY_REGION_COUNT_OFFSET,
-  PURGATORY_REPORT_MAX,
-  PURGATORY_REPORT_OFFSET,
-  PURGATORY_SHA256_OFFSET,
   PURGATORY_VERIFY_BAD_COUNT,
-  PURGATORY_VERIFY_OFFSET,
   PURGATORY_VERIFY_OK,
 } from "../../lib/arch/x86_64/purgatory_blob.ts";
-
-const PROT_READ = 0x1;
-const PROT_WRITE = 0x2;
-const PROT_EXEC = 0x4;
-const MAP_PRIVATE = 0x02;
-const MAP_ANONYMOUS = 0x20;
-const MAP_FAILED = (1n << 64n) - 1n;
-
-const LIBC_SYMBOLS = {
-  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
-  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-  munmap: { parameters: ["pointer", "usize"], result: "i32" },
-} as const;
-
-interface PageCalls {
-  sha256(data: Uint8Array): Uint8Array;
-  verify(): number;
-  report(result: number): string;
-}
-
-/**
- * Maps `page` read+execute (written while read+write, then mprotect'ed, so
- * the routines also prove they never write into their own page) and hands
- * callable entry points to `body`.
- */
-function withPage(page: Uint8Array, body: (calls: PageCalls) => void): void {
-  assert.equal(
-    Deno.build.arch,
-    "x86_64",
-    "the purgatory host test executes x86_64 code and needs an x86_64 machine",
-  );
-  const libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
-  try {
-    const mapping = libc.symbols.mmap(
-      null,
-      BigInt(PURGATORY_SIZE),
-      PROT_READ | PROT_WRITE,
-      MAP_PRIVATE | MAP_ANONYMOUS,
-      -1,
-      0n,
-    );
-    assert.ok(mapping !== null && BigInt(Deno.UnsafePointer.value(mapping)) !== MAP_FAILED);
-    try {
-      new Uint8Array(new Deno.UnsafePointerView(mapping).getArrayBuffer(PURGATORY_SIZE)).set(page);
-      assert.equal(
-        libc.symbols.mprotect(mapping, BigInt(PURGATORY_SIZE), PROT_READ | PROT_EXEC),
-        0,
-      );
-      const fn = <const D extends Deno.ForeignFunction>(offset: number, definition: D) =>
-        new Deno.UnsafeFnPointer(Deno.UnsafePointer.offset<D>(mapping, offset)!, definition);
-      const sha256 = fn(PURGATORY_SHA256_OFFSET, {
-        parameters: ["buffer", "usize", "buffer"],
-        result: "void",
-      });
-      const verify = fn(PURGATORY_VERIFY_OFFSET, { parameters: [], result: "i64" });
-      const report = fn(PURGATORY_REPORT_OFFSET, {
-        parameters: ["buffer", "i64"],
-        result: "usize",
-      });
-      body({
-        sha256(data) {
-          const out = new Uint8Array(32);
-          sha256.call(data, BigInt(data.length), out);
-          return out;
-        },
-        verify: () => Number(verify.call()),
-        report(result) {
-          // Sentinel bytes past the end show any write beyond the limit.
-          const buf = new Uint8Array(PURGATORY_REPORT_MAX + 16).fill(0xa5);
-          const len = Number(report.call(buf, BigInt(result)));
-          assert.ok(len <= PURGATORY_REPORT_MAX, `report wrote ${len} bytes`);
-          assert.ok(buf.subarray(PURGATORY_REPORT_MAX).every((b) => b === 0xa5));
-          return new TextDecoder().decode(buf.subarray(0, len));
-        },
-      });
-    } finally {
-      libc.symbols.munmap(mapping, BigInt(PURGATORY_SIZE));
-    }
-  } finally {
-    libc.close();
-  }
-}
-
-function nodeSha256(data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(data).digest());
-}
-
-function hostAddress(buf: Uint8Array): number {
-  return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
-}
-
-function regionOf(buf: Uint8Array, sha256 = nodeSha256(buf)): PurgatoryRegion {
-  return { mem: hostAddress(buf), len: buf.length, sha256 };
-}
+import { nodeSha256, regionOf, withPage } from "../support/x86_64_purgatory_page.ts";
 
 const anyPage = () => buildPurgatory({ entry64: 0x1000200, bootParams: 0x99b000, verify: [] });
 

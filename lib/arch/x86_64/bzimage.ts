@@ -21,7 +21,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { KEXEC_ARCH_MASK, KEXEC_ON_CRASH } from "../../abi.ts";
+import { KEXEC_ARCH_MASK, KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT } from "../../abi.ts";
 import { X86_64_ABI } from "./abi.ts";
 import { KexecError } from "../../errors.ts";
 import {
@@ -39,11 +39,13 @@ import { segmentTableLines } from "../../plan/segment_table.ts";
 import type { Segment, SegmentLoadPlan } from "../../plan/types.ts";
 import { BOOT_PARAMS, buildBootParams } from "./boot_params.ts";
 import { bzImageKernel, canLoadAbove4G, FLOOR_1MIB, type X86KernelImage } from "./kernel_image.ts";
-import { encodeCmdline } from "./cmdline.ts";
+import { encodeCmdline, encodeCmdlineWithRoom } from "./cmdline.ts";
 import { e820FromMemoryMap, encodeE820, splitE820 } from "./e820.ts";
 import { type EfiFirmware, type EfiHandover, planEfiHandover } from "./efi.ts";
 import {
   buildPurgatory,
+  PURGATORY_KJUMP_ENTRY,
+  PURGATORY_KJUMP_ROOM,
   PURGATORY_SIZE,
   type PurgatoryConfig,
   type PurgatoryRegion,
@@ -237,7 +239,13 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   notes.push(...(extra.notes ?? []));
   const cmdline = extra.cmdline ?? input.cmdline;
   const memoryMap = extra.memoryMap ?? input.memoryMap;
-  const cmdlineBytes = encodeCmdline(cmdline, header.cmdlineSize, input.kernelPath);
+  // KEXEC_PRESERVE_CONTEXT: the purgatory appends kexec_jump_back_entry= in
+  // room reserved after the line (see purgatory.S, the kexec-jump part).
+  const kjump = (flags & KEXEC_PRESERVE_CONTEXT) !== 0;
+  const cmdlineBytes = kjump
+    ? encodeCmdlineWithRoom(cmdline, header.cmdlineSize, input.kernelPath, PURGATORY_KJUMP_ROOM)
+    : encodeCmdline(cmdline, header.cmdlineSize, input.kernelPath);
+  const cmdlineLength = cmdlineBytes.length - (kjump ? PURGATORY_KJUMP_ROOM : 1);
   const e820 = e820FromMemoryMap(memoryMap);
 
   notes.push(
@@ -310,7 +318,10 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   // With digests to check, the segment gets one more zero-filled page at its
   // end (beyond bufsz, so outside the verified bytes) for the purgatory's
   // stack: hashing with the stack on the code page is ~40x slower under TCG.
-  const stackPageBytes = input.verify ? PURGATORY_SIZE : 0;
+  // A preserve-context page always needs it (its kexec-jump part is where
+  // the page's own stack would be).
+  const withStackPage = input.verify || kjump;
+  const stackPageBytes = withStackPage ? PURGATORY_SIZE : 0;
   const paramsPlacement = placePreferring(
     allocator,
     {
@@ -343,7 +354,7 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   );
   const params = pushSegment(segments, "boot_params", paramsBuf, paramsPlacement);
   notes.push(
-    `boot_params: ${hex(params.mem)}; command line (${cmdlineBytes.length - 1} bytes) at ` +
+    `boot_params: ${hex(params.mem)}; command line (${cmdlineLength} bytes) at ` +
       `${hex(params.mem + cmdlineOffset)}; setup_data ` +
       layout.addresses.map((a, i) => `${setupDataName(setupData[i].type)}@${hex(a)}`).join(", ") +
       `; e820: ${zeroPage.length} entries in boot_params` +
@@ -371,7 +382,8 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
       sha256: sha256(s.buf),
     }))
     : [];
-  const stackPage = input.verify ? params.mem + params.memsz - PURGATORY_SIZE : undefined;
+  const stackPage = withStackPage ? params.mem + params.memsz - PURGATORY_SIZE : undefined;
+  const cmdlineEnd = params.mem + cmdlineOffset + cmdlineLength;
   // A variable, not a literal: `stackPage` is an optional extension of the
   // purgatory contract that builds without it simply ignore.
   const purgatoryConfig: PurgatoryConfig & { stackPage?: number } = {
@@ -379,6 +391,7 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
     bootParams: params.mem,
     verify,
     ...(stackPage === undefined ? {} : { stackPage }),
+    ...(kjump ? { kjump: { cmdlineEnd } } : {}),
   };
   const purgatoryBuf = buildPurgatory(purgatoryConfig);
   const purgatory = pushSegment(segments, "purgatory", purgatoryBuf, purgatoryPlacement);
@@ -389,6 +402,14 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
           `stack page ${hex(stackPage ?? 0)} (end of the boot_params segment)`
         : "no digest check (-i)"),
   );
+  if (kjump) {
+    notes.push(
+      `kexec jump: entry ${hex(purgatory.mem + PURGATORY_KJUMP_ENTRY)} (the page's ` +
+        "preserve-context entry) saves the return address and, after the digests, appends " +
+        `" kexec_jump_back_entry=0x…" at ${hex(cmdlineEnd)} (${PURGATORY_KJUMP_ROOM} bytes ` +
+        "reserved there); a digest mismatch returns to this kernel",
+    );
+  }
 
   segments.sort((a, b) => a.mem - b.mem);
   checkHalfOfRam(segments, input.memoryMap, flags);
@@ -402,7 +423,7 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   notes.push("segments:", ...segmentTableLines(segments));
   return {
     syscall: "kexec_load",
-    entry: purgatory.mem,
+    entry: purgatory.mem + (kjump ? PURGATORY_KJUMP_ENTRY : 0),
     segments,
     flags,
     cmdline,

@@ -49,3 +49,38 @@ export function encodeCmdline(
   bytes.set(text);
   return bytes;
 }
+
+/**
+ * The command line of a preserve-context load: {@link encodeCmdline}'s bytes
+ * followed by `room - 1` more zero bytes. The purgatory writes up to `room`
+ * bytes (` kexec_jump_back_entry=0x…` and its NUL) at the line's NUL after it
+ * checked the digests, so the digest covers these bytes as loaded. A line
+ * that would not fit `cmdline_size` with that text is refused.
+ *
+ * @example
+ * ```ts
+ * import { encodeCmdlineWithRoom } from "./cmdline.ts";
+ * const b = encodeCmdlineWithRoom("quiet", 2048, "/boot/vmlinuz", 42);
+ * if (b.length !== 5 + 42 || b[5] !== 0 || b.some((x, i) => i >= 5 && x !== 0)) throw new Error();
+ * ```
+ */
+export function encodeCmdlineWithRoom(
+  cmdline: string,
+  cmdlineSize: number,
+  kernelPath: string,
+  room: number,
+): Uint8Array {
+  const text = encodeCmdline(cmdline, cmdlineSize, kernelPath).subarray(0, -1);
+  const limit = cmdlineSize - room;
+  if (text.length > limit) {
+    throw new KexecError(
+      `command line is ${text.length} bytes; with the kexec_jump_back_entry= parameter a ` +
+        `preserve-context load adds (up to ${room - 1} bytes), kernel ${kernelPath} accepts ` +
+        `at most ${limit}`,
+      { hint: `shorten it by ${text.length - limit} bytes` },
+    );
+  }
+  const bytes = new Uint8Array(text.length + room);
+  bytes.set(text);
+  return bytes;
+}

@@ -13,6 +13,7 @@ import { X86_64_CLI } from "./cli.ts";
 import { BZIMAGE } from "./format_bzimage.ts";
 import { MULTIBOOT, MULTIBOOT2 } from "./multiboot/format.ts";
 import { VMLINUX } from "./vmlinux.ts";
+import { X86_64_KEXEC_JUMP } from "./jump_back.ts";
 
 /**
  * The x86_64 architecture.
@@ -27,4 +28,5 @@ export const X86_64: Architecture = {
   ...X86_64_ABI,
   formats: [BZIMAGE, MULTIBOOT2, MULTIBOOT, VMLINUX],
   cli: X86_64_CLI,
+  kexecJump: X86_64_KEXEC_JUMP,
 };

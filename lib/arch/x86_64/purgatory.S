@@ -19,6 +19,11 @@
  *   4. set %rsi = boot_params, zero the other registers and jump to entry64
  *      (the protected-mode kernel's load address + 0x200, section 9).
  *
+ * A load with KEXEC_PRESERVE_CONTEXT (kexec jump) enters at
+ * purgatory_kjump_start instead, in a part of the page that only such loads
+ * carry (see the end of this file); every other load gets that part as zeros,
+ * so its page is byte for byte the page without it.
+ *
  * Rules this file keeps:
  *   - Position independent: every reference to the page is RIP-relative; the
  *     loader only writes the data slots below, it never relocates code.
@@ -110,6 +115,7 @@ purgatory_start:
 	jne	.Lfailed
 
 	/* Kernel entry state: %rsi = boot_params, everything else zero. */
+boot_kernel:
 	movq	boot_params(%rip), %rsi
 	xorl	%eax, %eax
 	xorl	%ebx, %ebx
@@ -623,6 +629,119 @@ purgatory_regions_end:
 /* ---- private stack: the rest of the page --------------------------------- */
 
 purgatory_stack_bottom:
+
+/* ---- kexec jump: the part only preserve-context pages carry ---------------
+ *
+ * kernel_kexec() (kernel/kexec_core.c) runs an image loaded with
+ * KEXEC_PRESERVE_CONTEXT through machine_kexec() and expects to get control
+ * back. arch/x86/kernel/relocate_kernel_64.S (identity_mapped, the
+ * preserve_context branch) swaps the image's pages into place, then *calls*
+ * the entry with %rsp at the end of the kernel's swap page: 0(%rsp) is the
+ * address in the kernel's control page where it continues, restores its own
+ * page tables, CPU state and memory, and returns from machine_kexec(). Whoever
+ * runs next (the new kernel, through its jump-back helper image) jumps to that
+ * address with the same convention. So the way back needs exactly that
+ * address, which the new kernel learns from `kexec_jump_back_entry=0x...`
+ * appended to its command line, as kexec-tools' purgatory does.
+ *
+ * This part sits where the page's own stack would grow: a page that carries it
+ * must name a stack page (stack_page slot), which buildPurgatory enforces.
+ * The loader reserves KJUMP_APPEND_MAX zero bytes after the command line's
+ * NUL, inside the bytes whose digest is taken; the text is written there only
+ * after verify() accepted them, so the check holds. If a digest does not
+ * match, the line is printed as on the normal path, but instead of halting the
+ * machine this returns to the waiting kernel, which is intact: its `kexec -e`
+ * returns, and a later one enters this page again and checks again.
+ */
+
+	.equ KJUMP_AT, REGIONS_END
+	/* Longest text purgatory_kjump_append writes, with its NUL:
+	 * " kexec_jump_back_entry=" (23) + "0x" + 16 digits + NUL. */
+	.equ purgatory_kjump_append_max, 42
+
+	.org KJUMP_AT
+purgatory_kjump:
+/* Written by the loader: physical address of the command line's NUL. */
+purgatory_kjump_cmdline_end:
+kjump_cmdline_end:
+	.quad 0
+/* Written by the entry below: where the calling kernel continues. */
+purgatory_kjump_return:
+kjump_return:
+	.quad 0
+
+purgatory_kjump_start:
+	cli
+	cld
+	/* Called, not jumped to: the return address is the first thing read,
+	 * before anything is pushed. Nothing else of the caller's stack is used. */
+	movq	(%rsp), %rax
+	movq	%rax, kjump_return(%rip)
+
+	leaq	gdt(%rip), %rax
+	movq	%rax, gdtr_base(%rip)
+	lgdt	gdtr(%rip)
+	movl	$SEL_DATA, %eax
+	movl	%eax, %ds
+	movl	%eax, %es
+	movl	%eax, %ss
+	movl	%eax, %fs
+	movl	%eax, %gs
+
+	/* The stack page (always given with this part, see above). */
+	movq	stack_page(%rip), %rax
+	leaq	purgatory_page_size(%rax), %rsp
+
+	pushq	$SEL_CODE64
+	leaq	.Lkjump_reloaded(%rip), %rax
+	pushq	%rax
+	lretq
+.Lkjump_reloaded:
+	call	verify
+	cmpq	$purgatory_verify_ok, %rax
+	jne	.Lkjump_failed
+	movq	kjump_cmdline_end(%rip), %rdi
+	movq	kjump_return(%rip), %rsi
+	call	kjump_append
+	jmp	boot_kernel
+
+.Lkjump_failed:
+	subq	$purgatory_report_max, %rsp
+	movq	%rsp, %rdi
+	movq	%rax, %rsi
+	call	report
+	movq	%rax, %rcx
+	movq	%rsp, %rsi
+	call	serial_write
+	/* Back to the caller. After `ret` it reads 0(%rsp) as where to enter
+	 * next time (the image's re-entry point): this entry again. */
+	leaq	purgatory_kjump_start(%rip), %rax
+	pushq	%rax
+	pushq	kjump_return(%rip)
+	ret
+
+/*
+ * size_t purgatory_kjump_append(char *at, uint64_t entry)  (SysV, host-callable)
+ * Writes " kexec_jump_back_entry=0x<entry in lower-case hex>" and a NUL at
+ * `at` (where the command line's NUL was) and returns the length written
+ * without the NUL: at most purgatory_kjump_append_max - 1.
+ */
+purgatory_kjump_append:
+kjump_append:
+	movq	%rdi, %r9                    /* start, for the length */
+	movq	%rsi, %r10                   /* put_str and put_hex keep r9, r10 */
+	leaq	msg_kjump(%rip), %rsi
+	call	put_str
+	movq	%r10, %rax
+	call	put_hex
+	movb	$0, (%rdi)
+	movq	%rdi, %rax
+	subq	%r9, %rax
+	ret
+
+msg_kjump:	.asciz " kexec_jump_back_entry="
+purgatory_kjump_end:
+
 	.org purgatory_page_size
 purgatory_stack_top:
 stack_top:

@@ -43,9 +43,29 @@ export interface PurgatoryConfig {
    * (about 2.5 MB/s instead of 100 MB/s). Must not overlap a verified region.
    */
   stackPage?: number;
+  /**
+   * Only for loads with KEXEC_PRESERVE_CONTEXT (kexec jump): the page then
+   * carries its kexec-jump part and is entered at
+   * {@link PURGATORY_KJUMP_ENTRY}; it saves the caller's return address and,
+   * after the digests matched, appends ` kexec_jump_back_entry=0x…` at
+   * `cmdlineEnd`, the physical address of the command line's NUL, followed by
+   * {@link PURGATORY_KJUMP_ROOM} - 1 reserved zero bytes. Needs `stackPage`
+   * (the part occupies the page's own stack area). Without it the page is
+   * exactly the page of a normal or crash load.
+   */
+  kjump?: { cmdlineEnd: number };
 }
 
+/** Offset of the entry point of preserve-context pages (kexec_load `entry` = page + this). */
+export const PURGATORY_KJUMP_ENTRY: number = blob.PURGATORY_KJUMP_START_OFFSET;
+
+/** Bytes the kexec-jump part may write at the command line's NUL, its own NUL included. */
+export const PURGATORY_KJUMP_ROOM: number = blob.PURGATORY_KJUMP_APPEND_MAX;
+
 const BLOB = decodeBlobHex(blob.PURGATORY_BLOB_HEX, blob.PURGATORY_PAGE_SIZE);
+// Every page but a preserve-context one: the kexec-jump part left as zeros.
+const BASE = BLOB.slice();
+BASE.fill(0, blob.PURGATORY_KJUMP_OFFSET, blob.PURGATORY_KJUMP_END_OFFSET);
 
 const TABLE: RegionTableLayout = {
   countOffset: blob.PURGATORY_REGION_COUNT_OFFSET,
@@ -78,7 +98,7 @@ function checkStackPage(stackPage: unknown, regions: readonly PurgatoryRegion[])
  * regions, a digest that is not 32 bytes, or an address or length that is not
  * a non-negative safe integer (entry64 and bootParams must also be nonzero),
  * or a `stackPage` that is not a page-aligned nonzero address clear of every
- * region.
+ * region, or `kjump` without a `stackPage`.
  *
  * @example
  * ```ts
@@ -95,12 +115,21 @@ function checkStackPage(stackPage: unknown, regions: readonly PurgatoryRegion[])
 export function buildPurgatory(config: PurgatoryConfig): Uint8Array {
   const entry64 = checkPurgatoryAddress("entry64", config.entry64);
   const bootParams = checkPurgatoryAddress("bootParams", config.bootParams);
-  const page = BLOB.slice();
+  const page = (config.kjump ? BLOB : BASE).slice();
   writeRegionTable(page, TABLE, config.verify);
   const stackPage = checkStackPage(config.stackPage, config.verify);
   const view = new DataView(page.buffer);
   view.setBigUint64(blob.PURGATORY_ENTRY64_OFFSET, BigInt(entry64), true);
   view.setBigUint64(blob.PURGATORY_BOOT_PARAMS_OFFSET, BigInt(bootParams), true);
   view.setBigUint64(blob.PURGATORY_STACK_PAGE_OFFSET, BigInt(stackPage), true);
+  if (config.kjump) {
+    if (stackPage === 0) {
+      throw purgatoryError(
+        "a preserve-context page needs a stackPage (its own stack area is code)",
+      );
+    }
+    const cmdlineEnd = checkPurgatoryAddress("kjump.cmdlineEnd", config.kjump.cmdlineEnd);
+    view.setBigUint64(blob.PURGATORY_KJUMP_CMDLINE_END_OFFSET, BigInt(cmdlineEnd), true);
+  }
   return page;
 }

@@ -14,6 +14,11 @@ import {
   RNG_SEED_SIZE,
 } from "../../../lib/arch/x86_64/bzimage.ts";
 import { parseSetupHeader, XLF } from "../../../lib/arch/x86_64/setup_header.ts";
+import { PURGATORY_KJUMP_ENTRY, PURGATORY_KJUMP_ROOM } from "../../../lib/arch/x86_64/purgatory.ts";
+import {
+  PURGATORY_KJUMP_CMDLINE_END_OFFSET,
+  PURGATORY_STACK_PAGE_OFFSET,
+} from "../../../lib/arch/x86_64/purgatory_blob.ts";
 import { ramRanges, totalBytes } from "../../../lib/memory/memmap.ts";
 import type { MemoryKind, MemoryRange } from "../../../lib/memory/types.ts";
 import { validateSegmentPlan } from "../../../lib/plan/validate.ts";
@@ -250,7 +255,24 @@ function checkPlan(input: PlanInput, plan: ReturnType<typeof planBzImage64>): vo
   if (initrd && !canGoAbove4G) {
     check(initrd.mem + initrd.buf.length - 1 <= header.initrdAddrMax, "initrd above its max");
   }
-  check(plan.entry === byName.get("purgatory")?.mem, "entry is not the purgatory");
+  const purgatory = byName.get("purgatory")!;
+  if (!input.preserveContext) {
+    check(plan.entry === purgatory.mem, "entry is not the purgatory");
+    return;
+  }
+  // Kexec jump: the page's kexec-jump entry, and room for the parameter at
+  // the command line's NUL, inside boot_params' bytes (which are verified).
+  check(plan.entry === purgatory.mem + PURGATORY_KJUMP_ENTRY, "entry is not the kjump entry");
+  const slot = (at: number) =>
+    Number(new DataView(purgatory.buf.buffer, purgatory.buf.byteOffset).getBigUint64(at, true));
+  const params = byName.get("boot_params")!;
+  const nul = slot(PURGATORY_KJUMP_CMDLINE_END_OFFSET) - params.mem;
+  check(nul > 0 && nul + PURGATORY_KJUMP_ROOM <= params.buf.length, "no room at cmdline_end");
+  check(
+    params.buf.subarray(nul, nul + PURGATORY_KJUMP_ROOM).every((b) => b === 0),
+    "room not zero",
+  );
+  check(slot(PURGATORY_STACK_PAGE_OFFSET) !== 0, "kjump page without a stack page");
 }
 
 /** planBzImage64: one complete planning run per input. */
