@@ -93,6 +93,8 @@ export interface BuiltKernel {
   key: string;
   /** Seconds the build took (configuration and compilation). */
   buildSeconds: number;
+  /** CPU seconds the compilation used (independent of other load on the machine). */
+  cpuSeconds?: number;
 }
 
 /**
@@ -172,6 +174,7 @@ async function readEntry(spec: TestKernelSpec, dir: string): Promise<BuiltKernel
     sourceVersion: meta.sourceVersion,
     key: meta.key,
     buildSeconds: meta.buildSeconds,
+    cpuSeconds: meta.cpuSeconds,
   };
 }
 
@@ -262,7 +265,7 @@ if (import.meta.main) {
       console.error(
         `build-test-kernel: ${built.spec.name} ready (${
           ((performance.now() - started) / 1000).toFixed(1)
-        } s now; built in ${built.buildSeconds} s)`,
+        } s now; built in ${built.buildSeconds} s, ${built.cpuSeconds ?? "?"} s of CPU)`,
       );
     }
   } catch (err) {
