@@ -89,12 +89,40 @@ export function droppedOptions(
   return out;
 }
 
-/** The CROSS_COMPILE prefix for `spec` on this host, or "" for a native build. */
+/**
+ * The CROSS_COMPILE prefix for `spec` on this host, or "" for a native build.
+ *
+ * @example
+ * ```ts
+ * import { crossPrefix } from "./kbuild.ts";
+ * const spec = { arch: "aarch64", crossCompile: "aarch64-linux-gnu-" } as const;
+ * const want = Deno.build.arch === "aarch64" ? "" : "aarch64-linux-gnu-";
+ * if (crossPrefix(spec as never) !== want) throw new Error();
+ * ```
+ */
 export function crossPrefix(spec: TestKernelSpec): string {
   return Deno.build.arch === spec.arch ? "" : spec.crossCompile;
 }
 
-/** Checks that the build tools are installed; throws with the apt-get command otherwise. */
+/**
+ * Checks that the build tools are installed; throws with the apt-get command otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkBuildTools } from "./kbuild.ts";
+ * const path = Deno.env.get("PATH") ?? "";
+ * Deno.env.set("PATH", "");
+ * let message = "";
+ * try {
+ *   checkBuildTools({ arch: "x86_64", crossCompile: "" } as never, "build-essential");
+ * } catch (e) {
+ *   message = (e as Error).message;
+ * } finally {
+ *   Deno.env.set("PATH", path);
+ * }
+ * if (!message.includes("apt-get install build-essential")) throw new Error(message);
+ * ```
+ */
 export function checkBuildTools(spec: TestKernelSpec, packages: string): void {
   const tools = ["make", "gcc", "flex", "bison", "bc", "perl", `${crossPrefix(spec)}gcc`];
   const missing = tools.filter((t) => !findInPath(t));
