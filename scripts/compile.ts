@@ -15,17 +15,15 @@
  */
 
 /**
- * What the tool may do, and nothing else: libc through FFI (the syscalls,
- * open, mmap, memfd), reading kernels, initrds, /proc and /sys, writing the
- * boot banner to /dev/kmsg, and the environment. The launcher that
- * `deno task install` writes runs the bundle with the same flags.
+ * What the tool may do: everything. It needs libc through FFI (the syscalls,
+ * open, mmap, memfd), kernels and initrds, /proc (iomem, cmdline, self/status),
+ * /sys (kexec_loaded, firmware/memmap) and /dev/kmsg; Deno 2 refuses to read
+ * /proc, /sys and /dev without `--allow-all` ("Requires all access to
+ * /proc/iomem"), so narrower flags would give an executable that loads
+ * nothing. The launcher that `deno task install` writes runs the bundle with
+ * the same flags.
  */
-export const TOOL_PERMISSIONS: readonly string[] = [
-  "--allow-ffi",
-  "--allow-read",
-  "--allow-write=/dev/kmsg",
-  "--allow-env",
-];
+export const TOOL_PERMISSIONS: readonly string[] = ["--allow-all"];
 
 /**
  * The `deno` arguments that compile `entry` into `output`.

@@ -85,7 +85,7 @@ export interface Manifest {
  * ```ts
  * import { launcherText } from "./install.ts";
  * const s = launcherText("/usr/bin/deno", "/usr/local/lib/kexec-deno/kexec.js");
- * if (!s.startsWith("#!/bin/sh\n") || !s.includes("--allow-ffi") || !s.endsWith('kexec.js "$@"\n')) {
+ * if (!s.startsWith("#!/bin/sh\n") || !s.includes("--allow-all") || !s.endsWith('kexec.js "$@"\n')) {
  *   throw new Error(s);
  * }
  * ```
