@@ -7,7 +7,7 @@
  * fetched with `apt-get download` and unpacked with `dpkg -x` into one private
  * root in the test cache, with the merged-/usr layout of the host (bin, sbin
  * and lib moved under usr/). The tests lay that root over /usr and /etc in a
- * private mount namespace (tests/support/initramfs_generators.ts).
+ * private mount namespace (tests/e2e/contrib_initramfs.test.ts).
  *
  * @module
  */
