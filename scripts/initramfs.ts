@@ -22,6 +22,7 @@
  * @module
  */
 
+import { dirname, resolve } from "node:path";
 import type { CpioEntry } from "../lib/initramfs/cpio.ts";
 import { hostFileEntry, sharedLibraryClosure, writeArchive } from "./mkinitramfs.ts";
 import { launcherText } from "./install.ts";
@@ -139,6 +140,11 @@ function exists(path: string): boolean {
   }
 }
 
+/** Relative paths are the caller's: `deno task` runs in the repository, INIT_CWD is where it was started. */
+function fromCaller(path: string): string {
+  return resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), path);
+}
+
 function parseArgs(args: string[]): { output: string; busybox?: string } {
   let output = `${REPO}dist/rescue.cpio`;
   let busybox: string | undefined;
@@ -149,8 +155,8 @@ function parseArgs(args: string[]): { output: string; busybox?: string } {
       if (v === undefined) throw new RescueError(`${arg} needs a value`);
       return v;
     };
-    if (arg === "-o" || arg === "--output") output = value();
-    else if (arg === "--busybox") busybox = value();
+    if (arg === "-o" || arg === "--output") output = fromCaller(value());
+    else if (arg === "--busybox") busybox = fromCaller(value());
     else {
       throw new RescueError(`unknown argument ${arg} (use --output FILE, --busybox PATH)`);
     }
@@ -164,7 +170,7 @@ async function main(args: string[]): Promise<number> {
   const tool: RescueTool = exists(compiled)
     ? { compiled }
     : { bundle: await bundleTool(), deno: Deno.execPath() };
-  await Deno.mkdir(new URL(".", `file://${output}`).pathname, { recursive: true });
+  await Deno.mkdir(dirname(output), { recursive: true });
   const size = await writeArchive(
     rescueEntries({ busybox: busybox ?? findBusybox(), tool }),
     output,
@@ -180,7 +186,7 @@ if (import.meta.main) {
   try {
     Deno.exit(await main(Deno.args));
   } catch (err) {
-    if (!(err instanceof RescueError)) throw err;
+    if (!(err instanceof RescueError) && !(err instanceof Deno.errors.NotFound)) throw err;
     console.error(`initramfs: ${err.message}`);
     Deno.exit(1);
   }
