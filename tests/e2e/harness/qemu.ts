@@ -53,6 +53,8 @@ export interface QemuResult {
   timedOut: boolean;
   /** Wall time from spawn to exit. */
   durationMs: number;
+  /** The timeout this run had: the case's, stretched by the host's load (`loadScaledTimeout`). */
+  timeoutMs: number;
   /** Console output. */
   console: string;
   /** Results port output. */
@@ -195,6 +197,7 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
     stderr: "piped",
   }).spawn();
   let timedOut = false;
+  const timeoutMs = loadScaledTimeout(run.timeoutMs, max);
   const timer = setTimeout(() => {
     timedOut = true;
     try {
@@ -202,7 +205,7 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
     } catch {
       // already gone
     }
-  }, loadScaledTimeout(run.timeoutMs, max));
+  }, timeoutMs);
   const [output, status] = await Promise.all([child.output(), child.status]).finally(() =>
     clearTimeout(timer)
   );
@@ -212,6 +215,7 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
     code: status.signal === null ? status.code : null,
     timedOut,
     durationMs,
+    timeoutMs,
     console: await readText(run.consoleLog),
     results: await readText(run.resultsLog),
     qemuOutput: dec.decode(output.stdout) + dec.decode(output.stderr),
