@@ -1,7 +1,8 @@
 /**
  * Loading a kernel: open and check the files, plan, choose the system call
- * (kexec-abi.md §7.2), call it, explain failures. The only side effects go
- * through the {@link System}.
+ * (kexec_file_load first; kexec_load after an errno on which kexec-tools' auto
+ * mode falls back too, never under lockdown), call it, explain failures. The
+ * only side effects go through the {@link System}.
  *
  * @module
  */
@@ -91,7 +92,10 @@ export interface LoadResult {
   readonly locked: boolean;
 }
 
-/** errno values after which auto mode falls back to kexec_load (kexec-abi.md §7.1). */
+/**
+ * errno values after which auto mode falls back to kexec_load, as kexec-tools
+ * does (kexec/kexec.c, do_kexec_file_load: ENOSYS, EINVAL, ENOEXEC, ENOTSUP).
+ */
 export const FALLBACK_ERRNOS: readonly number[] = [
   Errno.ENOSYS,
   Errno.EINVAL,

@@ -74,7 +74,8 @@ export function loadFlags(arch: Arch): StatusReport["load_flags"] {
 }
 
 // A flag bit no kernel defines: the kernel checks flags before doing anything,
-// so a probe with it can never load or unload (kexec-abi.md §2.3, §3.2).
+// so a probe with it can never load or unload (kernel/kexec.c kexec_load_check,
+// kernel/kexec_file.c kexec_file_load: the flags are checked before the lock).
 const PROBE_FLAG = 0x8000;
 // More segments than allowed: EINVAL even if PROBE_FLAG ever became valid,
 // so the probe can never turn into an unload (nr_segments = 0).

@@ -1,7 +1,9 @@
 /**
  * Unloading the normal or crash image. kexec_file_load's UNLOAD goes first:
  * it also works under lockdown and IMA, where kexec_load's unload is refused
- * (kexec-abi.md §2.3, §7.1). Either syscall unloads what the other loaded.
+ * (kernel/kexec.c kexec_load_check runs the lockdown and IMA hooks for an
+ * unload too; kexec-tools does the same, kexec/kexec.c kexec_file_unload).
+ * Either syscall unloads what the other loaded.
  *
  * @module
  */

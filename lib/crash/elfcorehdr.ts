@@ -1,7 +1,9 @@
 /**
  * The ELF64 core header ("elfcorehdr") a crash kernel turns into /proc/vmcore
- * (crash.md §4): an ET_CORE ELF header followed by program headers, in the
- * order the kernel's own loader and kexec-tools use:
+ * (fs/proc/vmcore.c, parse_crash_elf64_headers): an ET_CORE ELF header
+ * followed by program headers, in the order the kernel's own loader
+ * (kernel/crash_core.c, crash_prepare_elf64_headers) and kexec-tools
+ * (kexec/crashdump-elf.c) use:
  *
  * 1. one PT_NOTE per possible CPU, pointing at its `crash_notes` buffer (the
  *    panicking kernel writes NT_PRSTATUS notes there);

@@ -1,10 +1,11 @@
 /**
- * What a crash load reads from the running kernel (crash.md §4, kexec-abi.md
- * §5): the possible CPUs and their crash note buffers, the VMCOREINFO note,
- * `_text`/`_stext`/`_end` from /proc/kallsyms, the program headers of
- * /proc/kcore and the /proc/iomem tree. Each text format has a pure parser;
- * {@link readCrashSources} is the only function that touches the machine, and
- * only through the {@link System}.
+ * What a crash load reads from the running kernel (Documentation/ABI/testing/
+ * sysfs-devices-system-cpu and sysfs-kernel-vmcoreinfo,
+ * Documentation/filesystems/proc.rst): the possible CPUs and their crash note
+ * buffers, the VMCOREINFO note, `_text`/`_stext`/`_end` from /proc/kallsyms,
+ * the program headers of /proc/kcore and the /proc/iomem tree. Each text
+ * format has a pure parser; {@link readCrashSources} is the only function that
+ * touches the machine, and only through the {@link System}.
  *
  * Missing optional sources are not errors: they leave a field undefined and a
  * line in `notes`, and the header is built without what they would give.
@@ -24,7 +25,10 @@ import { findVmcoreinfoNote, kcoreNoteSegments, parseVmcoreinfoText } from "./kc
 
 /** sysfs directory of the CPUs (cpuN/crash_notes, cpuN/crash_notes_size). */
 export const CPU_SYSFS_DIR = "/sys/devices/system/cpu";
-/** Size kexec-tools assumes when cpuN/crash_notes_size is missing (crash.md §4.2). */
+/**
+ * Size kexec-tools assumes when cpuN/crash_notes_size is missing
+ * (kexec/crashdump.c get_crash_notes_per_cpu: MAX_NOTE_BYTES).
+ */
 export const DEFAULT_CRASH_NOTES_SIZE = 1024;
 /** Bytes of /proc/kcore read first; kexec-tools reads the same 64 KiB. */
 export const KCORE_HEADER_READ = 64 * 1024;

@@ -1,6 +1,7 @@
 /**
- * /proc/iomem as a resource tree (kexec-abi.md §5.1) and its top-level
- * classification into a memory map (x86_64-boot.md §4.1). Crash loads use
+ * /proc/iomem as a resource tree (printed by kernel/resource.c, r_show) and its
+ * top-level classification into a memory map (the names of
+ * arch/x86/kernel/e820.c, e820_type_to_string). Crash loads use
  * {@link findIomem} to find "Crash kernel" and "Kernel code".
  *
  * @module

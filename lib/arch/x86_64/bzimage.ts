@@ -1,5 +1,6 @@
 /**
- * Plans a `kexec_load` of an x86_64 bzImage (x86_64-boot.md §§1–7, 9–11):
+ * Plans a `kexec_load` of an x86_64 bzImage for the 64-bit boot protocol
+ * (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol"):
  * the protected-mode kernel as-is, the initrd, one boot_params segment
  * (boot_params, command line, setup_data) and our purgatory page, which loads
  * its own GDT, optionally checks SHA-256 digests of the other segments, and
@@ -524,8 +525,9 @@ function archFlags(flags: number): number {
 }
 
 // The kernel refuses (EINVAL) a segment or a total above half its RAM pages
-// (kexec-abi.md §2.1). RAM in the map is a little more than the kernel counts,
-// so this catches only clear cases, with a clearer message than EINVAL.
+// (kernel/kexec_core.c, sanity_check_segment_list). RAM in the map is a little
+// more than the kernel counts, so this catches only clear cases, with a clearer
+// message than EINVAL.
 function checkHalfOfRam(
   segments: readonly Segment[],
   memoryMap: readonly MemoryRange[],
