@@ -9,7 +9,7 @@
  * run as root, else named with the command to run) and Debian's kernel
  * (fetched with `apt-get download` into `.cache/e2e/`, never installed). The
  * guest is the end-to-end harness's (tests/e2e/harness/), booted under TCG:
- * a minute or two.
+ * one to four minutes.
  *
  * ```sh
  * deno task demo                      # or: sudo deno task demo on a fresh machine
@@ -76,7 +76,7 @@ async function main(args: string[]): Promise<number> {
   const log = (line: string) => console.error(`demo: ${line}`);
   await ensureHostPackages(DEMO_PACKAGES, log);
   await ensureTestAssets({ arch: "x86_64", install: isRoot(), log });
-  log("booting a QEMU x86_64 guest (TCG, no KVM: a minute or two)...");
+  log("booting a QEMU x86_64 guest (TCG, no KVM: a few minutes)...");
   const run = await runGuestCase({
     name: "demo",
     script: GUEST_SCRIPT,
