@@ -112,10 +112,26 @@ export function parseIomem(text: string, path = "/proc/iomem"): IomemNode[] {
 export function iomemMemoryMap(nodes: readonly IomemNode[]): MemoryRange[] {
   const ranges: MemoryRange[] = [];
   for (const node of nodes) {
-    const kind = IOMEM_TOP_LEVEL_KINDS.get(node.name);
+    const kind = iomemMemoryKind(node.name);
     if (kind) ranges.push({ start: node.start, end: node.end, kind });
   }
   return sortRanges(ranges);
+}
+
+/**
+ * The kind of memory a top-level /proc/iomem resource name stands for, or
+ * undefined when it is not memory (a PCI window, "Local APIC", a ROM).
+ *
+ * @example
+ * ```ts
+ * import { iomemMemoryKind } from "./iomem.ts";
+ * if (iomemMemoryKind("ACPI Tables") !== "acpi" || iomemMemoryKind("PCI Bus 0000:00")) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function iomemMemoryKind(name: string): MemoryKind | undefined {
+  return IOMEM_TOP_LEVEL_KINDS.get(name);
 }
 
 /**
