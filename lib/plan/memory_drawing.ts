@@ -69,7 +69,7 @@ export function drawMemoryPicture(picture: MemoryPicture, width = 80): string[] 
   ];
   let bars = 0;
   const visit = (node: Node, depth: number) => {
-    lines.push(row(node, depth, digits, width));
+    lines.push(...row(node, depth, digits, width));
     if (node.children.length > 0) {
       lines.push(bar(node, depth + 1, width));
       bars++;
@@ -90,7 +90,15 @@ export function drawMemoryPicture(picture: MemoryPicture, width = 80): string[] 
   return lines;
 }
 
-/** Sizes as short as they can be: "4 KiB", "635 KiB", "1.5 GiB", "2048 MiB". */
+/**
+ * A size in at most 8 characters, rounded down: "4 KiB", "635 KiB", "1.5 GiB".
+ *
+ * @example
+ * ```ts
+ * import { shortSize } from "./memory_drawing.ts";
+ * if (shortSize(0x3fee0000) !== "1022 MiB" || shortSize(1536) !== "1.5 KiB") throw new Error();
+ * ```
+ */
 export function shortSize(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
   let value = bytes;
@@ -99,11 +107,12 @@ export function shortSize(bytes: number): string {
     value /= 1024;
     unit++;
   }
+  // Rounded down, so that a range just short of a unit never shows as a whole one.
   const text = Number.isInteger(value)
     ? String(value)
     : value < 10
-    ? value.toFixed(1)
-    : String(Math.round(value));
+    ? (Math.floor(value * 10) / 10).toFixed(1)
+    : String(Math.floor(value));
   return `${text} ${units[unit]}`;
 }
 
@@ -130,10 +139,15 @@ function buildTree(picture: MemoryPicture): Node[] {
     (area?.node ?? region ?? { children: roots }).children.push(segment);
     if (region && !isRam(region.range.name)) segment.problems.push(`in ${region.range.name}`);
     if (!area && !region && regions.length > 0) segment.problems.push("outside the memory map");
+    for (const other of areas) {
+      if (other !== area && overlaps(other.node.range, segment.range)) {
+        segment.problems.push(`partly in ${other.node.range.name}`);
+      }
+    }
   }
   for (const [i, a] of segments.entries()) {
     for (const b of segments.slice(i + 1)) {
-      if (a.range.start < b.range.end && b.range.start < a.range.end) {
+      if (overlaps(a.range, b.range)) {
         a.problems.push(`overlaps ${b.range.name}`);
         b.problems.push(`overlaps ${a.range.name}`);
       }
@@ -150,6 +164,10 @@ function buildTree(picture: MemoryPicture): Node[] {
 
 function holds(outer: MapRange, inner: MapRange): boolean {
   return outer.start <= inner.start && inner.end <= outer.end;
+}
+
+function overlaps(a: MapRange, b: MapRange): boolean {
+  return a.start < b.end && b.start < a.end;
 }
 
 function isRam(name: string): boolean {
@@ -174,7 +192,9 @@ function addressDigits(picture: MemoryPicture): number {
   return Math.max(8, top.toString(16).length);
 }
 
-function row(node: Node, depth: number, digits: number, width: number): string {
+// One line, or two when the problems do not fit after the name: they go
+// below it, in the label column, so that a cut never hides one.
+function row(node: Node, depth: number, digits: number, width: number): string[] {
   const address = (a: number) => `0x${a.toString(16).padStart(digits, "0")}`;
   const { start, end } = node.range;
   const range = `${address(start)}-${address(Math.max(start, end - 1))}`;
@@ -182,8 +202,12 @@ function row(node: Node, depth: number, digits: number, width: number): string {
   const head = `${MARGIN}${(RAIL.repeat(depth) + range).padEnd(rangeWidth)} ` +
     `${shortSize(Math.max(0, end - start)).padStart(SIZE_WIDTH)}  `;
   const name = node.key ? `[${node.key}] ${node.range.name}` : node.range.name;
-  const label = node.problems.length > 0 ? `${name} ! ${node.problems.join(", ")}` : name;
-  return fit(head + label, width);
+  if (node.problems.length === 0) return [fit(head + name, width)];
+  const problems = `! ${node.problems.join(", ")}`;
+  const line = `${head}${name} ${problems}`;
+  if (line.length <= width) return [line];
+  const under = `${MARGIN}${RAIL.repeat(depth)}`.padEnd(head.length);
+  return [fit(head + name, width), fit(under + problems, width)];
 }
 
 function bar(container: Node, depth: number, width: number): string {
@@ -219,13 +243,17 @@ function barSpans(
     };
   });
   const apart = (a: Node, b: Node) => a.range.end <= b.range.start || b.range.end <= a.range.start;
-  for (let i = 1; i < spans.length; i++) {
-    const [prev, cur] = [spans[i - 1], spans[i]];
-    if (apart(prev.node, cur.node) && cur.first <= prev.last) {
-      cur.first = prev.last + 1;
+  // Left to right: after the cells already taken, or beside the one it overlaps.
+  let taken = -1;
+  for (const [i, cur] of spans.entries()) {
+    const prev = spans[i - 1];
+    if (prev) {
+      cur.first = Math.max(cur.first, apart(prev.node, cur.node) ? taken + 1 : prev.first);
       cur.last = Math.max(cur.last, cur.first);
     }
+    taken = Math.max(taken, cur.last);
   }
+  // Right to left: back inside the bar.
   let limit = count - 1;
   for (let i = spans.length - 1; i >= 0; i--) {
     const cur = spans[i];
