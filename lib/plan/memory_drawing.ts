@@ -6,11 +6,12 @@
  * shows where in it each one lies.
  *
  * ```text
- *   0x00100000-0x3ffdffff     1 GiB  System RAM
- *   | [..................................................======.....]
- *   | 0x35000000-0x3cffffff   128 MiB  Crash kernel
- *   | | [KKKK......................................................EBP]
- *   | | 0x35000000-0x35ffffff    16 MiB  [K] kernel
+ *   0x00100000-0x3ffdffff     1022 MiB  System RAM
+ *   | [.............................................................==========...]
+ *   | 0x35000000-0x3cffffff    128 MiB  Crash kernel
+ *   | | [KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK................................PBIE]
+ *   | | 0x35000000-0x38f97fff   63 MiB  [K] kernel
+ *   | | 0x3cff8000-0x3cff8fff    4 KiB  [P] purgatory
  * ```
  *
  * @module
