@@ -12,6 +12,7 @@ import type { MemoryKind, MemoryRange } from "./types.ts";
 
 /** One /proc/iomem resource; `end` is exclusive (the file prints it inclusive). */
 export interface IomemNode {
+  /** First address of the resource. */
   readonly start: number;
   /** First address after the resource. */
   readonly end: number;

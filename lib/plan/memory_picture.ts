@@ -17,6 +17,7 @@ import type { LoadPlan } from "./types.ts";
 
 /** A named physical range, end exclusive. */
 export interface MapRange {
+  /** First address of the range. */
   readonly start: number;
   /** First address after the range. */
   readonly end: number;
@@ -40,8 +41,11 @@ export interface MemoryPicture {
 
 /** The regions and crash areas known before any plan: from /proc/iomem or a memory map. */
 export interface MemoryLayout {
+  /** Where the ranges came from, or why there are none. */
   readonly source: string;
+  /** Top-level memory ranges in address order. */
   readonly regions: readonly MapRange[];
+  /** The crash regions. */
   readonly areas: readonly MapRange[];
 }
 
