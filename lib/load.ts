@@ -61,8 +61,9 @@ export interface LoadRequest {
   readonly noCma?: boolean;
   /** KEXEC_FILE_FORCE_DTB. */
   readonly forceDtb?: boolean;
-  /** --mem-min / --mem-max (kexec_load). */
+  /** --mem-min: the lowest address a segment may use (kexec_load). */
   readonly memMin?: number;
+  /** --mem-max: the highest address a segment may use (kexec_load). */
   readonly memMax?: number;
   /** -t TYPE. */
   readonly type?: string;
@@ -74,7 +75,9 @@ export interface LoadRequest {
 
 /** One system call made (or, for a dry run, that would be made). */
 export interface Attempt {
+  /** The syscall. */
   readonly syscall: "kexec_file_load" | "kexec_load";
+  /** The flags it was given. */
   readonly flags: number;
   /** 0 on success. */
   readonly errno: number;

@@ -19,16 +19,23 @@ export type SyscallAvailability = "available" | "not-built" | "refused" | "unkno
 
 /** The `--status` report; its JSON form uses these names. */
 export interface StatusReport {
+  /** The normal image: loaded (/sys/kernel/kexec_loaded), null when that cannot be read. */
   readonly normal: { readonly loaded: boolean | null };
+  /** The crash image: loaded, and the bytes reserved for it (/sys/kernel/kexec_crash_size). */
   readonly crash: { readonly loaded: boolean | null; readonly size: number | null };
+  /** The lockdown mode in force ("none", "integrity", "confidentiality"). */
   readonly lockdown: string | null;
+  /** The kernel.kexec_load_disabled sysctl. */
   readonly kexec_load_disabled: boolean | null;
+  /** kernel.kexec_load_limit_reboot and _panic: loads left, -1 for no limit. */
   readonly load_limits: { readonly reboot: number | null; readonly panic: number | null };
   /** CAP_SYS_BOOT as kexec sees it: only in the initial user namespace does it count. */
   readonly cap_sys_boot: boolean | null;
   /** Whether this process runs in the initial user namespace. */
   readonly initial_user_namespace: boolean | null;
+  /** Whether the machine booted with UEFI Secure Boot on. */
   readonly secure_boot: boolean | null;
+  /** Whether each load syscall is there, as a harmless probe finds. */
   readonly syscalls: {
     readonly kexec_load: SyscallAvailability;
     readonly kexec_file_load: SyscallAvailability;
@@ -44,8 +51,11 @@ export interface StatusReport {
 
 /** A flags word and the names of its bits. */
 export interface FlagsWord {
+  /** The flags word. */
   readonly value: number;
+  /** The same in hex. */
   readonly hex: string;
+  /** The names of its bits. */
   readonly names: readonly string[];
 }
 

@@ -21,14 +21,19 @@ import type { System } from "./sys/system.ts";
 
 /** What to unload and how. */
 export interface UnloadRequest {
+  /** Unload the crash (kdump) image instead of the normal one. */
   readonly crash: boolean;
+  /** Which syscall(s) may be used: auto tries kexec_file_load, then kexec_load after ENOSYS. */
   readonly syscall: SyscallMode;
+  /** Say which calls would be made, and make none. */
   readonly dryRun?: boolean;
 }
 
 /** The calls an unload makes, in order (the second only after ENOSYS in auto mode). */
 export interface UnloadStep {
+  /** The syscall. */
   readonly syscall: "kexec_file_load" | "kexec_load";
+  /** Its flags (KEXEC_FILE_UNLOAD, or KEXEC_ON_CRASH and the architecture for kexec_load). */
   readonly flags: number;
 }
 

@@ -71,6 +71,7 @@ export function helpText(): string {
     }
     lines.push("");
   }
+  lines.push(...compatSummary(), "");
   lines.push(
     "Options act in order, as in kexec-tools: the last of -l, -p, -e, -u, -f and of -s, -c, -a",
     "wins. Plain 'kexec KERNEL' loads only; boot it with 'kexec -e' or 'systemctl kexec'.",
@@ -79,6 +80,21 @@ export function helpText(): string {
     "",
   );
   return lines.join("\n");
+}
+
+// The kexec-tools options that are accepted with a warning or refused, by
+// name; the man page says what each does on each architecture.
+function compatSummary(): string[] {
+  const names = OPTIONS.filter((o) => o.group === "compat")
+    .flatMap((o) => o.long.map((l) => `--${l}${o.value ? `=${o.value}` : ""}`));
+  return [
+    `${GROUP_TITLES.compat}:`,
+    ...wrap(
+      `${names.join(" ")}: accepted with a warning where they have no effect, or refused ` +
+        "naming the reason; kexec(8) says which, per architecture",
+      HELP_WIDTH - 2,
+    ).map((l) => `  ${l}`),
+  ];
 }
 
 // A kexec-tools architecture or loader option: what it does on each architecture.

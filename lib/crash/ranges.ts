@@ -10,6 +10,7 @@
 
 /** A physical address range, end exclusive. */
 export interface AddressRange {
+  /** First address of the range. */
   readonly start: number;
   /** First address after the range. */
   readonly end: number;

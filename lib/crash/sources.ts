@@ -45,8 +45,11 @@ const MAX_CPU_NUMBER = 65535;
  * CPUs without a sysfs directory; undefined when absent or hidden.
  */
 export interface KernelSymbols {
+  /** Address of `_text`. */
   readonly text?: bigint;
+  /** Address of `_stext`. */
   readonly stext?: bigint;
+  /** Address of `_end`. */
   readonly end?: bigint;
   /** Address of the `crash_notes` per-CPU pointer variable. */
   readonly crashNotes?: bigint;
@@ -56,9 +59,11 @@ export interface KernelSymbols {
 
 /** One PT_LOAD of /proc/kcore. */
 export interface KcoreLoad {
+  /** Virtual address (p_vaddr). */
   readonly vaddr: bigint;
   /** Physical address, when the kernel gives one (RAM and kernel text). */
   readonly paddr?: bigint;
+  /** Size (p_memsz). */
   readonly memsz: bigint;
   /** Where its bytes are in /proc/kcore (p_offset). */
   readonly offset?: bigint;

@@ -26,6 +26,7 @@ export type Direction = "bottom-up" | "top-down";
 
 /** An address bound and the reason for it, printed when nothing fits. */
 export interface AddressBound {
+  /** The bound. */
   readonly address: number;
   /** Why the bound exists, e.g. "initrd_addr_max 0x7fffffff" or "1 MiB floor". */
   readonly reason: string;

@@ -20,8 +20,10 @@ export type MemoryKind =
 
 /** A physical address range, end exclusive. Addresses fit a JS number (< 2^53). */
 export interface MemoryRange {
+  /** First address of the range. */
   readonly start: number;
   /** First address after the range. */
   readonly end: number;
+  /** What the memory is. */
   readonly kind: MemoryKind;
 }

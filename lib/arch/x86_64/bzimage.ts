@@ -74,6 +74,7 @@ const BELOW_4GIB: AddressBound = {
 
 /** A segment the caller adds, such as a crash load's elfcorehdr. */
 export interface ExtraSegmentRequest {
+  /** The segment's name in tables and notes. */
   readonly name: string;
   /** The bytes (bufsz = buf.length). */
   readonly buf: Uint8Array;
@@ -117,6 +118,7 @@ export interface BzImagePlanInput {
    * ({@link bzImageKernel}). An ELF vmlinux passes its own (vmlinux.ts).
    */
   readonly image?: X86KernelImage;
+  /** The kernel's path, for messages. */
   readonly kernelPath: string;
   /** The initrd (already concatenated if several), or null. */
   readonly initrd: Uint8Array | null;

@@ -132,21 +132,33 @@ export interface SetupHeader {
   readonly headerEnd: number;
   /** Protocol version, e.g. 0x020f. */
   readonly version: number;
+  /** syssize: the protected-mode code in 16-byte paragraphs. */
   readonly syssize: number;
+  /** loadflags (LOADED_HIGH, …). */
   readonly loadflags: number;
+  /** xloadflags (XLF_KERNEL_64, XLF_CAN_BE_LOADED_ABOVE_4G, …). */
   readonly xloadflags: number;
   /** Highest initrd address, inclusive. */
   readonly initrdAddrMax: number;
+  /** kernel_alignment: the alignment a relocatable kernel needs. */
   readonly kernelAlignment: number;
+  /** relocatable_kernel: the kernel may be loaded away from pref_address. */
   readonly relocatableKernel: boolean;
+  /** min_alignment: log2 of the smallest alignment the kernel accepts. */
   readonly minAlignment: number;
   /** Maximum command-line characters without the NUL. */
   readonly cmdlineSize: number;
+  /** hardware_subarch. */
   readonly hardwareSubarch: number;
+  /** payload_offset: the compressed kernel inside the protected-mode part. */
   readonly payloadOffset: number;
+  /** payload_length. */
   readonly payloadLength: number;
+  /** pref_address: where the kernel prefers to be loaded. */
   readonly prefAddress: number;
+  /** init_size: the memory the kernel needs from its load address. */
   readonly initSize: number;
+  /** handover_offset: the EFI handover entry. */
   readonly handoverOffset: number;
   /** 0 before protocol 2.15. */
   readonly kernelInfoOffset: number;
