@@ -4,6 +4,7 @@
  * @module
  */
 
+import { wordWrap } from "../format.ts";
 import { ARCHITECTURES } from "../arch/mod.ts";
 import { GROUP_TITLES, type OptionGroup, OPTIONS, type OptionSpec } from "./options.ts";
 
@@ -27,20 +28,6 @@ const GROUP_ORDER = Object.keys(GROUP_TITLES) as OptionGroup[];
 const HELP_WIDTH = 100;
 const LABEL_WIDTH = 30;
 
-// Word-wraps a description into the column after the option labels.
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(" ")) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines;
-}
-
 /**
  * The `--help` text.
  *
@@ -62,7 +49,7 @@ export function helpText(): string {
     lines.push(`${GROUP_TITLES[group]}:`);
     for (const spec of specs) {
       const label = optionLabel(spec);
-      const text = wrap(spec.help, HELP_WIDTH - LABEL_WIDTH - 3);
+      const text = wordWrap(spec.help, HELP_WIDTH - LABEL_WIDTH - 3);
       const indent = " ".repeat(LABEL_WIDTH + 3);
       if (label.length <= LABEL_WIDTH) {
         lines.push(`  ${label.padEnd(LABEL_WIDTH)} ${text[0]}`);
@@ -89,7 +76,7 @@ function compatSummary(): string[] {
     .flatMap((o) => o.long.map((l) => `--${l}${o.value ? `=${o.value}` : ""}`));
   return [
     `${GROUP_TITLES.compat}:`,
-    ...wrap(
+    ...wordWrap(
       `${names.join(" ")}: accepted with a warning where they have no effect, or refused ` +
         "naming the reason; kexec(8) says which, per architecture",
       HELP_WIDTH - 2,

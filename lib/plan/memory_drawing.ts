@@ -17,6 +17,7 @@
  * @module
  */
 
+import { wordWrap } from "../format.ts";
 import type { MapRange, MemoryPicture } from "./memory_picture.ts";
 
 /** Narrowest width drawn; narrower requests get this. */
@@ -273,14 +274,5 @@ function fit(line: string, width: number): string {
 }
 
 function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(" ")) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = `${MARGIN}${word}`;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  lines.push(line);
-  return lines.map((l) => fit(l, width));
+  return wordWrap(text, width, MARGIN).map((l) => fit(l, width));
 }
