@@ -26,6 +26,7 @@ import { dirname, resolve } from "node:path";
 import type { CpioEntry } from "../lib/initramfs/cpio.ts";
 import { hostFileEntry, sharedLibraryClosure, writeArchive } from "./mkinitramfs.ts";
 import { launcherText } from "./install.ts";
+import { isFile } from "./test-assets/common.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const INIT = `${REPO}scripts/rescue/init.sh`;
@@ -132,14 +133,6 @@ async function bundleTool(): Promise<string> {
   return `${REPO}dist/kexec.js`;
 }
 
-function exists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** Relative paths are the caller's: `deno task` runs in the repository, INIT_CWD is where it was started. */
 function fromCaller(path: string): string {
   return resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), path);
@@ -167,7 +160,7 @@ function parseArgs(args: string[]): { output: string; busybox?: string } {
 async function main(args: string[]): Promise<number> {
   const { output, busybox } = parseArgs(args);
   const compiled = `${REPO}dist/kexec`;
-  const tool: RescueTool = exists(compiled)
+  const tool: RescueTool = isFile(compiled)
     ? { compiled }
     : { bundle: await bundleTool(), deno: Deno.execPath() };
   await Deno.mkdir(dirname(output), { recursive: true });

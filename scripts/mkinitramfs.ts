@@ -22,6 +22,7 @@ import {
   readElfDynamic,
 } from "../lib/elf/dynamic.ts";
 import { KexecError } from "../lib/errors.ts";
+import { isFile } from "./test-assets/common.ts";
 
 /** A host file and the path it gets inside the archive. */
 export interface Placement {
@@ -80,14 +81,6 @@ function isElf(path: string): boolean {
 
 function inRoot(sysroot: string | undefined, path: string): string {
   return sysroot ? `${sysroot.replace(/\/+$/, "")}${path}` : path;
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
 }
 
 function dirname(path: string): string {
