@@ -1,0 +1,132 @@
+/**
+ * Guest benchmarks (`deno task bench:guest`): this tool against Debian's
+ * kexec-tools inside one QEMU TCG guest (the e2e harness, tests/e2e/harness),
+ * on the same files as the host benchmarks (Debian's bzImage and the 64 MiB
+ * random initrd). Both make real kexec_load and kexec_file_load calls there,
+ * the only place they may; nothing is executed (bench/guest/bench.sh unloads
+ * after every load and the guest powers off).
+ *
+ * Prints one Markdown table on stdout: best of `--runs` (default 5) and
+ * median per command, and the ratio to kexec-tools. The guest takes a few
+ * minutes of one busy core: run it alone, never beside the e2e suite.
+ *
+ * ```sh
+ * deno task bench:guest              # best of 5
+ * deno task bench:guest --runs 3
+ * ```
+ *
+ * @module
+ */
+
+import { runGuestCase } from "../tests/e2e/harness/guest.ts";
+import type { StepResult } from "../tests/e2e/harness/results.ts";
+import { sharedLibraryClosure } from "../scripts/mkinitramfs.ts";
+import { ensureKexecTools, ensureRandomFile } from "./support/assets.ts";
+import { machineSummary } from "./support/machine.ts";
+import { median, ms, ratio, table } from "./support/measure.ts";
+
+const MiB = 2 ** 20;
+const SCRIPT = new URL("./guest/bench.sh", import.meta.url).pathname;
+
+function log(line: string): void {
+  console.error(`[bench:guest] ${line}`);
+}
+
+/** The rows: step prefix in bench.sh, label, the kexec-tools row it is compared with. */
+const ROWS: readonly [string, string, string | undefined][] = [
+  ["trivial", "trivial deno program", undefined],
+  ["ours-version", "ours --version", "kt-version"],
+  ["kt-version", "kexec-tools --version", undefined],
+  ["ours-c", "ours -c -l (kexec_load)", "kt-c"],
+  ["kt-c", "kexec-tools -c -l", undefined],
+  ["ours-s", "ours -s -l (kexec_file_load)", "kt-s"],
+  ["kt-s", "kexec-tools -s -l", undefined],
+  ["ours-s0", "ours -s -l, no initrd", "kt-s0"],
+  ["kt-s0", "kexec-tools -s -l, no initrd", undefined],
+  ["ours-u", "ours -u", "kt-u"],
+  ["kt-u", "kexec-tools -u", undefined],
+];
+
+function stepTimes(steps: Map<string, StepResult>, prefix: string, runs: number): number[] {
+  const times: number[] = [];
+  for (let i = 1; i <= runs; i++) {
+    const s = steps.get(`${prefix}-${i}`);
+    if (!s || !s.complete) throw new Error(`step ${prefix}-${i} did not finish in the guest`);
+    // Loads end in 0; kexec-tools --version ends in 0 too.
+    if (s.rc !== 0) {
+      throw new Error(`step ${prefix}-${i} exited ${s.rc}: ${[...s.out, ...s.err].join("\n")}`);
+    }
+    times.push(s.ms);
+  }
+  return times;
+}
+
+function resultTable(steps: Map<string, StepResult>, runs: number): string {
+  const times = new Map(ROWS.map(([p]) => [p, stepTimes(steps, p, runs)]));
+  const trivialBest = Math.min(...times.get("trivial")!);
+  const rows = ROWS.map(([prefix, label, theirs]) => {
+    const t = times.get(prefix)!;
+    const best = Math.min(...t);
+    const kt = theirs ? times.get(theirs)! : undefined;
+    return [
+      label,
+      ms(best),
+      ms(median(t)),
+      prefix.startsWith("ours") ? `+${ms(best - trivialBest)}` : "–",
+      kt ? ratio(best, Math.min(...kt)) : "–",
+    ];
+  });
+  return table(
+    ["command", "best ms", "median ms", "best − trivial best", "÷ kexec-tools (best)"],
+    rows,
+  );
+}
+
+// What the 64 MiB initrd adds to each tool's kexec_file_load (best with − best without).
+function initrdCost(steps: Map<string, StepResult>, runs: number): string {
+  const best = (p: string) => Math.min(...stepTimes(steps, p, runs));
+  const ours = best("ours-s") - best("ours-s0");
+  const theirs = best("kt-s") - best("kt-s0");
+  return `The 64 MiB initrd adds ${ms(ours)} ms to our -s -l and ${ms(theirs)} ms to kexec-tools'.`;
+}
+
+async function main(args: string[]): Promise<void> {
+  const runs = Number(args[args.indexOf("--runs") + 1] || 5) || 5;
+  const machine = await machineSummary();
+  const kt = await ensureKexecTools(log);
+  const initrd = await ensureRandomFile("initrd-64M.bin", 64 * MiB);
+  const dir = await Deno.makeTempDir({ prefix: "kexec-bench-guest-" });
+  try {
+    const trivial = `${dir}/trivial.js`;
+    await Deno.writeTextFile(trivial, 'console.log("kexec 0.0.0");\n');
+    // kexec-tools and the libraries it links that the guest (deno's closure) lacks.
+    const libs = sharedLibraryClosure(kt.binary).filter((p) => !/\/(libc|ld-linux)/.test(p.guest));
+    const files = [
+      { host: kt.binary, guest: "/usr/local/sbin/kexec-tools" },
+      ...libs,
+      { host: initrd, guest: "/bench/initrd-64M.bin" },
+      { host: trivial, guest: "/bench/trivial.js" },
+    ];
+    log(`one guest, ${runs} rounds; a few minutes of TCG`);
+    const run = await runGuestCase({
+      name: "bench-guest",
+      script: SCRIPT,
+      params: { BENCH_RUNS: String(runs), BENCH_INITRD: "/bench/initrd-64M.bin" },
+      files,
+      memoryMiB: 2048,
+    });
+    if (run.qemu.timedOut) throw new Error(`the guest timed out; console: ${run.logs.console}`);
+    console.log(`## TCG guest\n\n${machine}\n`);
+    console.log(
+      `QEMU TCG x86_64 guest (2 GiB, ${Deno.env.get("E2E_SMP") ?? 2} vCPUs), Debian's kernel ` +
+        `loading itself with a 64 MiB random initrd; kexec-tools ${kt.version}. ${runs} rounds; ` +
+        "wall time per command from /proc/uptime (10 ms).\n",
+    );
+    console.log(resultTable(run.report.steps, runs) + "\n");
+    console.log(initrdCost(run.report.steps, runs) + "\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main(Deno.args);
