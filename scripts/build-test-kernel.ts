@@ -93,6 +93,8 @@ export interface BuiltKernel {
   key: string;
   /** Seconds the build took (configuration and compilation). */
   buildSeconds: number;
+  /** CPU seconds the compilation used (independent of other load on the machine). */
+  cpuSeconds?: number;
 }
 
 /**
@@ -172,6 +174,7 @@ async function readEntry(spec: TestKernelSpec, dir: string): Promise<BuiltKernel
     sourceVersion: meta.sourceVersion,
     key: meta.key,
     buildSeconds: meta.buildSeconds,
+    cpuSeconds: meta.cpuSeconds,
   };
 }
 
@@ -179,6 +182,24 @@ async function readEntry(spec: TestKernelSpec, dir: string): Promise<BuiltKernel
  * The cached test kernel of `arch`.
  *
  * @throws {TestAssetError} when it is not built, with the command that builds it.
+ *
+ * @example
+ * ```ts
+ * import { findTestKernel } from "./build-test-kernel.ts";
+ * import { TestAssetError } from "./test-assets/common.ts";
+ * const cache = Deno.env.get("E2E_KBUILD_CACHE");
+ * Deno.env.set("E2E_KBUILD_CACHE", await Deno.makeTempDir());
+ * try {
+ *   await findTestKernel("aarch64");
+ *   throw new Error("an empty cache has no kernel");
+ * } catch (err) {
+ *   // Not built (the message names build-test-kernel.ts), or no linux-source-6.12 to key it by.
+ *   if (!(err instanceof TestAssetError)) throw err;
+ * } finally {
+ *   if (cache === undefined) Deno.env.delete("E2E_KBUILD_CACHE");
+ *   else Deno.env.set("E2E_KBUILD_CACHE", cache);
+ * }
+ * ```
  */
 export async function findTestKernel(arch: GuestArchName): Promise<BuiltKernel> {
   const spec = TEST_KERNELS[arch];
@@ -262,7 +283,7 @@ if (import.meta.main) {
       console.error(
         `build-test-kernel: ${built.spec.name} ready (${
           ((performance.now() - started) / 1000).toFixed(1)
-        } s now; built in ${built.buildSeconds} s)`,
+        } s now; built in ${built.buildSeconds} s, ${built.cpuSeconds ?? "?"} s of CPU)`,
       );
     }
   } catch (err) {

@@ -89,12 +89,40 @@ export function droppedOptions(
   return out;
 }
 
-/** The CROSS_COMPILE prefix for `spec` on this host, or "" for a native build. */
+/**
+ * The CROSS_COMPILE prefix for `spec` on this host, or "" for a native build.
+ *
+ * @example
+ * ```ts
+ * import { crossPrefix } from "./kbuild.ts";
+ * const spec = { arch: "aarch64", crossCompile: "aarch64-linux-gnu-" } as const;
+ * const want = Deno.build.arch === "aarch64" ? "" : "aarch64-linux-gnu-";
+ * if (crossPrefix(spec as never) !== want) throw new Error();
+ * ```
+ */
 export function crossPrefix(spec: TestKernelSpec): string {
   return Deno.build.arch === spec.arch ? "" : spec.crossCompile;
 }
 
-/** Checks that the build tools are installed; throws with the apt-get command otherwise. */
+/**
+ * Checks that the build tools are installed; throws with the apt-get command otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkBuildTools } from "./kbuild.ts";
+ * const path = Deno.env.get("PATH") ?? "";
+ * Deno.env.set("PATH", "");
+ * let message = "";
+ * try {
+ *   checkBuildTools({ arch: "x86_64", crossCompile: "" } as never, "build-essential");
+ * } catch (e) {
+ *   message = (e as Error).message;
+ * } finally {
+ *   Deno.env.set("PATH", path);
+ * }
+ * if (!message.includes("apt-get install build-essential")) throw new Error(message);
+ * ```
+ */
 export function checkBuildTools(spec: TestKernelSpec, packages: string): void {
   const tools = ["make", "gcc", "flex", "bison", "bc", "perl", `${crossPrefix(spec)}gcc`];
   const missing = tools.filter((t) => !findInPath(t));
@@ -167,16 +195,38 @@ async function tail(path: string, lines: number): Promise<string> {
   }
 }
 
-/** Runs one step with its output appended to `logFile`; throws with the log's tail. */
+/**
+ * CPU seconds (user + system) of the children from the shell's `times`
+ * output (its second line), e.g. `1m2.5s 0m7.5s` gives 70.
+ *
+ * @example
+ * ```ts
+ * import { childCpuSeconds } from "./kbuild.ts";
+ * if (childCpuSeconds("0m0.01s 0m0.00s\n1m2.5s 0m7.5s\n") !== 70) throw new Error();
+ * ```
+ */
+export function childCpuSeconds(times: string): number {
+  const line = times.trim().split("\n")[1] ?? "";
+  let total = 0;
+  for (const m of line.matchAll(/(\d+)m([\d.]+)s/g)) total += Number(m[1]) * 60 + Number(m[2]);
+  return Math.round(total);
+}
+
+/**
+ * Runs one step with its output appended to `logFile`; returns the CPU
+ * seconds it used (load-independent, unlike wall time on a shared machine).
+ * Throws with the log's tail when it fails.
+ */
 async function step(
   what: string,
   cmd: string[],
   cwd: string,
   env: Record<string, string>,
   logFile: string,
-): Promise<string> {
+): Promise<number> {
   await Deno.writeTextFile(logFile, `\n$ ${cmd.join(" ")}\n`, { append: true });
-  const r = await run("sh", ["-c", 'exec "$@" >>"$E2E_STEP_LOG" 2>&1', "sh", ...cmd], {
+  const script = '"$@" >>"$E2E_STEP_LOG" 2>&1; rc=$?; times; exit $rc';
+  const r = await run("sh", ["-c", script, "sh", ...cmd], {
     cwd,
     env: { ...env, E2E_STEP_LOG: logFile },
   });
@@ -185,7 +235,7 @@ async function step(
       `${what} failed (${cmd.join(" ")}); last lines of ${logFile}:\n${await tail(logFile, 40)}`,
     );
   }
-  return r.out;
+  return childCpuSeconds(r.out);
 }
 
 /** Builds `spec` into `entry.dir`. */
@@ -243,7 +293,13 @@ export async function build(
     );
   }
   log(`${spec.name}: make -j${settings.jobs} ${spec.target}`);
-  await step("make", [...make, `-j${settings.jobs}`, spec.target], tree, env, logFile);
+  const cpuSeconds = await step(
+    "make",
+    [...make, `-j${settings.jobs}`, spec.target],
+    tree,
+    env,
+    logFile,
+  );
   const release = (await run(make[0], [...make.slice(1), "-s", "kernelrelease"], { cwd: tree }))
     .out.trim();
   const buildSeconds = Math.round((performance.now() - started) / 1000);
@@ -268,6 +324,7 @@ export async function build(
         release,
         jobs: settings.jobs,
         buildSeconds,
+        cpuSeconds,
         builtAt: new Date().toISOString(),
       },
       null,
@@ -277,5 +334,8 @@ export async function build(
   await Deno.remove(entry.dir, { recursive: true }).catch(() => {});
   await Deno.rename(publish, entry.dir);
   if (Deno.env.get("E2E_KBUILD_KEEP") !== "1") await Deno.remove(work, { recursive: true });
-  log(`${spec.name}: ${release} built in ${buildSeconds} s into ${entry.dir}`);
+  log(
+    `${spec.name}: ${release} built in ${buildSeconds} s (compiling used ${cpuSeconds} s of CPU) ` +
+      `into ${entry.dir}`,
+  );
 }

@@ -157,7 +157,7 @@ function badKernelRows(prefix: string): Record<string, Row> {
       rc: 255,
       message: new RegExp(
         `cannot determine the kernel format of ${H}/garbage: not a kernel image this tool ` +
-          "recognises \\(tried bzImage\\)",
+          "recognises \\(tried [^)]*\\bbzImage\\b[^)]*\\).*hint: give a bzImage kernel for x86_64",
       ),
     },
     // Issue 7: another architecture's image names both architectures.

@@ -18,7 +18,9 @@ step dt_memory sh -c 'ls -d /proc/device-tree/memory* 2>/dev/null; true'
 value kexec_loaded /sys/kernel/kexec_loaded
 
 if [ "$SMOKE_KJUMP" = yes ]; then
-	step jump_load kexec -l --load-preserve-context -c "$KERNEL" --initrd="$INITRD" --append="console=$E2E_CONSOLE"
+	# The preserved kernel's memory must stay above the image: place it below 512 MiB.
+	step jump_load kexec -l --load-preserve-context --mem-max=0x20000000 -c "$KERNEL" \
+		--initrd="$INITRD" --append="console=$E2E_CONSOLE"
 	value jump_loaded /sys/kernel/kexec_loaded
 	step jump_unload kexec -u
 	value jump_loaded_after_unload /sys/kernel/kexec_loaded
