@@ -30,6 +30,7 @@ export interface BenchCommand {
 
 // struct rusage starts with ru_utime and ru_stime, two struct timeval (man 2 getrusage).
 const RUSAGE_CHILDREN = -1;
+const RUSAGE_SELF = 0;
 const RUSAGE_SIZE = 144;
 
 let rusage:
@@ -51,11 +52,31 @@ let rusage:
  * ```
  */
 export function childCpuMs(): number {
+  return cpuMsOf(RUSAGE_CHILDREN);
+}
+
+/**
+ * CPU time (user + system, ms) of this process so far.
+ *
+ * @example
+ * ```ts
+ * import { selfCpuMs } from "./measure.ts";
+ * const before = selfCpuMs();
+ * let x = 0;
+ * for (let i = 0; i < 1e7; i++) x += i;
+ * if (!(selfCpuMs() > before) || x === 0) throw new Error("no CPU time counted");
+ * ```
+ */
+export function selfCpuMs(): number {
+  return cpuMsOf(RUSAGE_SELF);
+}
+
+function cpuMsOf(who: number): number {
   rusage ??= Deno.dlopen("libc.so.6", {
     getrusage: { parameters: ["i32", "buffer"], result: "i32" },
   });
   const buf = new BigInt64Array(RUSAGE_SIZE / 8);
-  if (rusage.symbols.getrusage(RUSAGE_CHILDREN, buf) !== 0) throw new Error("getrusage failed");
+  if (rusage.symbols.getrusage(who, buf) !== 0) throw new Error("getrusage failed");
   const ms = (sec: bigint, usec: bigint) => Number(sec) * 1000 + Number(usec) / 1000;
   return ms(buf[0], buf[1]) + ms(buf[2], buf[3]);
 }
