@@ -43,8 +43,6 @@ const ROWS: readonly [string, string, string | undefined][] = [
   ["kt-s", "kexec-tools -s -l", undefined],
   ["ours-s0", "ours -s -l, no initrd", "kt-s0"],
   ["kt-s0", "kexec-tools -s -l, no initrd", undefined],
-  ["ours-u", "ours -u", "kt-u"],
-  ["kt-u", "kexec-tools -u", undefined],
 ];
 
 function stepTimes(steps: Map<string, StepResult>, prefix: string, runs: number): number[] {

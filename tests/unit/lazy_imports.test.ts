@@ -84,3 +84,33 @@ Deno.test("-s -l (kexec_file_load) evaluates no hashing, decompression, planner 
   // single initrd take no further import.
   assert.deepEqual(heavyIn(closure(["main.ts", "lib/cmdline.ts", "lib/load.ts"])), []);
 });
+
+Deno.test("the bundle the `bundle` task builds has no static import of a built-in module", async () => {
+  // A static `import … from "node:…"` at the top of the one-file bundle is
+  // evaluated by every command before its first line: it starts Deno's Node
+  // compatibility layer, the largest part of --version's start-up. deno bundle
+  // adds one (node:module, for a require() shim) when a CommonJS package in the
+  // graph calls require(); --platform=browser honours xz-decompress's own
+  // "browser" field (stream/web: false; Deno has the web streams built in).
+  const { taskArgs } = await import("../e2e/harness/tool.ts");
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const dir = await Deno.makeTempDir();
+  try {
+    const output = `${dir}/kexec.js`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: taskArgs(config.tasks.bundle, output),
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const text = await Deno.readTextFile(output);
+    const staticBuiltins = text.split("\n").filter((l) => /^import\b.*\bfrom\s*"node:/.test(l));
+    assert.deepEqual(staticBuiltins, []);
+    // The lazy ones are still there, behind import().
+    assert.match(text, /import\("node:crypto"\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
