@@ -1,6 +1,6 @@
 # Guest benchmark (bench/guest.ts), sourced by the e2e first stage: this
 # tool and Debian's kexec-tools load the same kernel and 64 MiB initrd with
-# real system calls, in turn, $BENCH_RUNS times; each load is unloaded before
+# real system calls, in turn, rounds $BENCH_FIRST to $BENCH_LAST; each load is unloaded before
 # the next. Nothing is executed: the guest powers off when this returns.
 # Every timed command is a `step` (wall time from /proc/uptime, 10 ms).
 # -u is measured on the host only (bench/host.ts): the guest has a 360 s limit.
@@ -20,8 +20,8 @@ $TRIVIAL >/dev/null 2>&1
 cat /sbin/kexec /usr/lib/kexec/kexec.js "$KERNEL" "$BENCH_INITRD" >/dev/null
 $KT -u >/dev/null 2>&1
 
-i=1
-while [ "$i" -le "$BENCH_RUNS" ]; do
+i=$BENCH_FIRST
+while [ "$i" -le "$BENCH_LAST" ]; do
 	step "trivial-$i" $TRIVIAL
 	step "ours-version-$i" kexec --version
 	step "kt-version-$i" $KT --version
