@@ -2,10 +2,11 @@
  * The Multiboot and Multiboot2 kernel formats (Xen's `xen.gz` once the gzip
  * wrapper is off; kexec-tools' `multiboot-x86` and `multiboot2-x86`
  * loaders): recognised by their headers, checked before any system call
- * (kernel.ts, imported for the check), and booted only through kexec_load, with `--module`s (plan_load.ts,
- * imported when a load is planned). Multiboot2 is probed first, as
- * kexec-tools does, so an image with both headers (Xen) boots through
- * Multiboot2 unless `-t multiboot-x86` asks otherwise.
+ * (kernel.ts, imported for the check), and booted only through kexec_load,
+ * with `--module`s (plan_load.ts, imported when a load is planned).
+ * Multiboot2 is probed first, as kexec-tools does, so an image with both
+ * headers (Xen) boots through Multiboot2 unless `-t multiboot-x86` asks
+ * otherwise.
  *
  * @module
  */
