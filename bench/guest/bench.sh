@@ -38,5 +38,10 @@ while [ "$i" -le "$BENCH_LAST" ]; do
 	$KT -s -u
 	step "kt-s0-$i" $KT -s -l "$KERNEL" --append="$APPEND"
 	$KT -s -u
+	# V8 without background threads: does the initrd cost more beside them?
+	step "ours-st-s-$i" busybox env DENO_V8_FLAGS=--single-threaded kexec -s -l "$KERNEL" --initrd="$BENCH_INITRD" --append="$APPEND"
+	$KT -s -u
+	step "ours-st-s0-$i" busybox env DENO_V8_FLAGS=--single-threaded kexec -s -l "$KERNEL" --append="$APPEND"
+	$KT -s -u
 	i=$((i + 1))
 done
