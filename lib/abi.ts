@@ -2,7 +2,7 @@
  * The kernel's kexec ABI: syscall numbers, flags, reboot magic, sysfs paths.
  * Values from include/uapi/linux/kexec.h, include/uapi/linux/reboot.h and the
  * syscall tables (arch/x86/entry/syscalls/syscall_64.tbl,
- * include/uapi/asm-generic/unistd.h); see shared/reference/kexec-abi.md.
+ * include/uapi/asm-generic/unistd.h).
  *
  * @module
  */
@@ -10,7 +10,7 @@
 /** CPU architectures the tool runs on, named as `Deno.build.arch` names them (lib/arch/abi.ts). */
 export type Arch = "x86_64" | "aarch64";
 
-/** `kexec_load(2)` flags (kexec-abi.md §2.2). */
+/** `kexec_load(2)` flags (include/uapi/linux/kexec.h). */
 export const KEXEC_ON_CRASH = 0x1;
 /** Preserve context (kexec jump); needs CONFIG_KEXEC_JUMP. */
 export const KEXEC_PRESERVE_CONTEXT = 0x2;
@@ -25,7 +25,7 @@ export const KEXEC_SEGMENT_MAX = 16;
 /** Bytes per `struct kexec_segment` on 64-bit kernels: buf, bufsz, mem, memsz (u64 each). */
 export const KEXEC_SEGMENT_SIZE = 32;
 
-/** `kexec_file_load(2)` flags (kexec-abi.md §3.1). */
+/** `kexec_file_load(2)` flags (include/uapi/linux/kexec.h). */
 export const KEXEC_FILE_UNLOAD = 0x1;
 /** Load or unload the crash image. */
 export const KEXEC_FILE_ON_CRASH = 0x2;
@@ -47,7 +47,13 @@ export const LINUX_REBOOT_CMD_KEXEC = 0x45584543;
 /** Power the machine off (used by test guests). */
 export const LINUX_REBOOT_CMD_POWER_OFF = 0x4321fedc;
 
-/** sysfs/procfs files the tool reads (kexec-abi.md §5). */
+/**
+ * sysfs/procfs files the tool reads. Formats: Documentation/ABI/testing/
+ * (sysfs-kernel-kexec-kdump, sysfs-firmware-memmap, sysfs-kernel-boot_params,
+ * sysfs-firmware-efi, sysfs-kernel-vmcoreinfo, sysfs-devices-system-cpu),
+ * Documentation/admin-guide/sysctl/kernel.rst (kexec_load_disabled,
+ * kexec_load_limit_*) and Documentation/filesystems/proc.rst.
+ */
 export const PATHS = {
   kexecLoaded: "/sys/kernel/kexec_loaded",
   kexecCrashLoaded: "/sys/kernel/kexec_crash_loaded",

@@ -1,7 +1,10 @@
 /**
  * Turns an errno from a kexec system call into what happened and what to do,
  * using the host facts (lockdown, sysctls, capabilities) to tell apart the
- * causes that share an errno (kexec-abi.md §6).
+ * causes that share an errno (kexec_load(2) ERRORS; kernel/kexec.c
+ * kexec_load_check, kernel/kexec_file.c, kernel/kexec_core.c
+ * kexec_load_permitted, security/lockdown/lockdown.c,
+ * security/integrity/ima/ima_main.c).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * How numbers are written in messages, notes and tables.
+ * How numbers and running text are written in messages, notes and tables.
  *
  * @module
  */
@@ -32,4 +32,29 @@ export function size(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/**
+ * Word-wraps `text` at spaces into lines of at most `width` characters (a
+ * single longer word keeps its own line); lines after the first start with
+ * `continuation`, e.g. an indent.
+ *
+ * @example
+ * ```ts
+ * import { wordWrap } from "./format.ts";
+ * const lines = wordWrap("load the crash kernel now", 12, "  ");
+ * if (lines.join("|") !== "load the|  crash|  kernel now") throw new Error(lines.join("|"));
+ * ```
+ */
+export function wordWrap(text: string, width: number, continuation = ""): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `${continuation}${word}`;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
 }

@@ -1,7 +1,8 @@
 /**
  * Loading a kernel: open and check the files, plan, choose the system call
- * (kexec-abi.md §7.2), call it, explain failures. The only side effects go
- * through the {@link System}.
+ * (kexec_file_load first; kexec_load after an errno on which kexec-tools' auto
+ * mode falls back too, never under lockdown), call it, explain failures. The
+ * only side effects go through the {@link System}.
  *
  * @module
  */
@@ -58,8 +59,9 @@ export interface LoadRequest {
   readonly noCma?: boolean;
   /** KEXEC_FILE_FORCE_DTB. */
   readonly forceDtb?: boolean;
-  /** --mem-min / --mem-max (kexec_load). */
+  /** --mem-min: the lowest address a segment may use (kexec_load). */
   readonly memMin?: number;
+  /** --mem-max: the highest address a segment may use (kexec_load). */
   readonly memMax?: number;
   /** -t TYPE. */
   readonly type?: string;
@@ -71,7 +73,9 @@ export interface LoadRequest {
 
 /** One system call made (or, for a dry run, that would be made). */
 export interface Attempt {
+  /** The syscall. */
   readonly syscall: "kexec_file_load" | "kexec_load";
+  /** The flags it was given. */
   readonly flags: number;
   /** 0 on success. */
   readonly errno: number;
@@ -89,7 +93,10 @@ export interface LoadResult {
   readonly locked: boolean;
 }
 
-/** errno values after which auto mode falls back to kexec_load (kexec-abi.md §7.1). */
+/**
+ * errno values after which auto mode falls back to kexec_load, as kexec-tools
+ * does (kexec/kexec.c, do_kexec_file_load: ENOSYS, EINVAL, ENOEXEC, ENOTSUP).
+ */
 export const FALLBACK_ERRNOS: readonly number[] = [
   Errno.ENOSYS,
   Errno.EINVAL,

@@ -19,16 +19,23 @@ export type SyscallAvailability = "available" | "not-built" | "refused" | "unkno
 
 /** The `--status` report; its JSON form uses these names. */
 export interface StatusReport {
+  /** The normal image: loaded (/sys/kernel/kexec_loaded), null when that cannot be read. */
   readonly normal: { readonly loaded: boolean | null };
+  /** The crash image: loaded, and the bytes reserved for it (/sys/kernel/kexec_crash_size). */
   readonly crash: { readonly loaded: boolean | null; readonly size: number | null };
+  /** The lockdown mode in force ("none", "integrity", "confidentiality"). */
   readonly lockdown: string | null;
+  /** The kernel.kexec_load_disabled sysctl. */
   readonly kexec_load_disabled: boolean | null;
+  /** kernel.kexec_load_limit_reboot and _panic: loads left, -1 for no limit. */
   readonly load_limits: { readonly reboot: number | null; readonly panic: number | null };
   /** CAP_SYS_BOOT as kexec sees it: only in the initial user namespace does it count. */
   readonly cap_sys_boot: boolean | null;
   /** Whether this process runs in the initial user namespace. */
   readonly initial_user_namespace: boolean | null;
+  /** Whether the machine booted with UEFI Secure Boot on. */
   readonly secure_boot: boolean | null;
+  /** Whether each load syscall is there, as a harmless probe finds. */
   readonly syscalls: {
     readonly kexec_load: SyscallAvailability;
     readonly kexec_file_load: SyscallAvailability;
@@ -44,8 +51,11 @@ export interface StatusReport {
 
 /** A flags word and the names of its bits. */
 export interface FlagsWord {
+  /** The flags word. */
   readonly value: number;
+  /** The same in hex. */
   readonly hex: string;
+  /** The names of its bits. */
   readonly names: readonly string[];
 }
 
@@ -74,7 +84,8 @@ export function loadFlags(arch: Arch): StatusReport["load_flags"] {
 }
 
 // A flag bit no kernel defines: the kernel checks flags before doing anything,
-// so a probe with it can never load or unload (kexec-abi.md §2.3, §3.2).
+// so a probe with it can never load or unload (kernel/kexec.c kexec_load_check,
+// kernel/kexec_file.c kexec_file_load: the flags are checked before the lock).
 const PROBE_FLAG = 0x8000;
 // More segments than allowed: EINVAL even if PROBE_FLAG ever became valid,
 // so the probe can never turn into an unload (nr_segments = 0).

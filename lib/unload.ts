@@ -1,7 +1,9 @@
 /**
  * Unloading the normal or crash image. kexec_file_load's UNLOAD goes first:
  * it also works under lockdown and IMA, where kexec_load's unload is refused
- * (kexec-abi.md §2.3, §7.1). Either syscall unloads what the other loaded.
+ * (kernel/kexec.c kexec_load_check runs the lockdown and IMA hooks for an
+ * unload too; kexec-tools does the same, kexec/kexec.c kexec_file_unload).
+ * Either syscall unloads what the other loaded.
  *
  * @module
  */
@@ -19,14 +21,19 @@ import type { System } from "./sys/system.ts";
 
 /** What to unload and how. */
 export interface UnloadRequest {
+  /** Unload the crash (kdump) image instead of the normal one. */
   readonly crash: boolean;
+  /** Which syscall(s) may be used: auto tries kexec_file_load, then kexec_load after ENOSYS. */
   readonly syscall: SyscallMode;
+  /** Say which calls would be made, and make none. */
   readonly dryRun?: boolean;
 }
 
 /** The calls an unload makes, in order (the second only after ENOSYS in auto mode). */
 export interface UnloadStep {
+  /** The syscall. */
   readonly syscall: "kexec_file_load" | "kexec_load";
+  /** Its flags (KEXEC_FILE_UNLOAD, or KEXEC_ON_CRASH and the architecture for kexec_load). */
   readonly flags: number;
 }
 

@@ -9,10 +9,15 @@ import type { Arch } from "../abi.ts";
 
 /** System call numbers the tool makes. */
 export interface SyscallNumbers {
+  /** kexec_load(2). */
   readonly kexec_load: number;
+  /** kexec_file_load(2). */
   readonly kexec_file_load: number;
+  /** reboot(2), for LINUX_REBOOT_CMD_KEXEC. */
   readonly reboot: number;
+  /** memfd_create(2), for unwrapped kernels and composed initrds. */
   readonly memfd_create: number;
+  /** getrandom(2), for seeds handed to the next kernel. */
   readonly getrandom: number;
 }
 
@@ -28,5 +33,6 @@ export interface ArchAbi {
   readonly kexecArch: number;
   /** The UAPI name of that field. */
   readonly kexecArchName: string;
+  /** The syscall numbers of this architecture (the kernel's arch/ARCH/include/uapi/asm/unistd*.h). */
   readonly syscalls: SyscallNumbers;
 }

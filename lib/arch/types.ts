@@ -30,6 +30,7 @@ export interface ImageCheck {
   readonly fitsSegmentLoad: boolean;
   /** Longest command line (bytes, without NUL) for each syscall, when known. */
   readonly fileLoadMax?: number;
+  /** Longest command line for kexec_load, when known. */
   readonly segmentLoadMax?: number;
   /**
    * Why the kernel's own file loader would refuse this image (so the tool
@@ -64,16 +65,21 @@ export interface KernelModule {
 
 /** Inputs common to every kexec_load planner. */
 export interface SegmentLoadInput {
+  /** The kernel's path, for messages. */
   readonly kernelPath: string;
   /** The kernel image's bytes (a read-only mapping, or unwrapped bytes). */
   readonly kernel: Uint8Array;
   /** The initrd's bytes (a mapping; concatenated when several), or null. */
   readonly initrd: Uint8Array | null;
+  /** The command line the new kernel gets (a raw string, lib/raw_text.ts). */
   readonly cmdline: string;
+  /** Plan a crash (kdump) kernel. */
   readonly crash: boolean;
   /** Let the purgatory check segment digests before jumping (off with -i). */
   readonly verify: boolean;
+  /** --mem-min: the lowest address a segment may use. */
   readonly memMin?: number;
+  /** --mem-max: the highest address a segment may use. */
   readonly memMax?: number;
   /** Load with KEXEC_PRESERVE_CONTEXT (kexec jump). */
   readonly preserveContext?: boolean;
@@ -83,6 +89,7 @@ export interface SegmentLoadInput {
   readonly modules?: readonly KernelModule[];
   /** The --dtb file's name, for messages. */
   readonly dtbPath?: string;
+  /** What the running kernel shows (/proc, /sys), read once. */
   readonly facts: HostFacts;
 }
 
@@ -133,7 +140,9 @@ export interface JumpBackHelperInput {
 
 /** The jump-back helper image: kexec_load's entry and segments. */
 export interface JumpBackHelperPlan {
+  /** Physical address execution starts at. */
   readonly entry: number;
+  /** The segments, in the order they are passed. */
   readonly segments: readonly Segment[];
   /** Lines for -d and --dry-run. */
   readonly notes: readonly string[];
@@ -151,12 +160,15 @@ export interface KexecJump {
 
 /** An architecture whose Linux has no kexec jump, and why (one line for a refusal). */
 export interface NoKexecJump {
+  /** Why there is no kexec jump here. */
   readonly unsupported: string;
 }
 
 /** An architecture: its ABI, the kernel formats it boots (in probe order), its kexec-tools options. */
 export interface Architecture extends ArchAbi {
+  /** The native kernel formats, in probe order. */
   readonly formats: readonly KernelFormat[];
+  /** What kexec-tools' architecture options do here. */
   readonly cli: ArchCli;
   /** Kexec jump, or why Linux has none here. */
   readonly kexecJump: KexecJump | NoKexecJump;

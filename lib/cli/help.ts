@@ -4,6 +4,7 @@
  * @module
  */
 
+import { wordWrap } from "../format.ts";
 import { ARCHITECTURES } from "../arch/mod.ts";
 import { GROUP_TITLES, type OptionGroup, OPTIONS, type OptionSpec } from "./options.ts";
 
@@ -27,20 +28,6 @@ const GROUP_ORDER = Object.keys(GROUP_TITLES) as OptionGroup[];
 const HELP_WIDTH = 100;
 const LABEL_WIDTH = 30;
 
-// Word-wraps a description into the column after the option labels.
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(" ")) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines;
-}
-
 /**
  * The `--help` text.
  *
@@ -62,7 +49,7 @@ export function helpText(): string {
     lines.push(`${GROUP_TITLES[group]}:`);
     for (const spec of specs) {
       const label = optionLabel(spec);
-      const text = wrap(spec.help, HELP_WIDTH - LABEL_WIDTH - 3);
+      const text = wordWrap(spec.help, HELP_WIDTH - LABEL_WIDTH - 3);
       const indent = " ".repeat(LABEL_WIDTH + 3);
       if (label.length <= LABEL_WIDTH) {
         lines.push(`  ${label.padEnd(LABEL_WIDTH)} ${text[0]}`);
@@ -71,6 +58,7 @@ export function helpText(): string {
     }
     lines.push("");
   }
+  lines.push(...compatSummary(), "");
   lines.push(
     "Options act in order, as in kexec-tools: the last of -l, -p, -e, -u, -f and of -s, -c, -a",
     "wins. Plain 'kexec KERNEL' loads only; boot it with 'kexec -e' or 'systemctl kexec'.",
@@ -79,6 +67,21 @@ export function helpText(): string {
     "",
   );
   return lines.join("\n");
+}
+
+// The kexec-tools options that are accepted with a warning or refused, by
+// name; the man page says what each does on each architecture.
+function compatSummary(): string[] {
+  const names = OPTIONS.filter((o) => o.group === "compat")
+    .flatMap((o) => o.long.map((l) => `--${l}${o.value ? `=${o.value}` : ""}`));
+  return [
+    `${GROUP_TITLES.compat}:`,
+    ...wordWrap(
+      `${names.join(" ")}: accepted with a warning where they have no effect, or refused ` +
+        "naming the reason; kexec(8) says which, per architecture",
+      HELP_WIDTH - 2,
+    ).map((l) => `  ${l}`),
+  ];
 }
 
 // A kexec-tools architecture or loader option: what it does on each architecture.

@@ -338,7 +338,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     id: "dry-run",
     long: ["dry-run"],
     group: "output",
-    help: "print the plan (syscall, flags, files or segments, command line) and call nothing",
+    help: "print the plan (syscall, flags, files or segments, command line) and a map of " +
+      "physical memory showing where each segment lands; call nothing",
   },
   {
     id: "json",

@@ -21,6 +21,9 @@ import { PATHS } from "../abi.ts";
 import { helpText, VERSION } from "./help.ts";
 import { type Invocation, noKernelError, parseInvocation, type Step } from "./invocation.ts";
 import { hex } from "../format.ts";
+import { readMemoryLayout } from "./dry_map.ts";
+import { type MemoryPicture, memoryPicture } from "../plan/memory_picture.ts";
+import { drawMemoryPicture } from "../plan/memory_drawing.ts";
 
 // /proc/cmdline is at most COMMAND_LINE_SIZE (a few KiB on every architecture).
 const PROC_CMDLINE_MAX = 1 << 16;
@@ -196,6 +199,7 @@ async function load(
     mode: inv.syscall,
     order: fallback,
     plans: result.plans,
+    memory_map: memoryPicture(readMemoryLayout(sys), result.plans),
   });
 }
 
@@ -267,4 +271,6 @@ async function printDry(
   for (const plan of (data.plans as Parameters<typeof planToText>[0][] | undefined) ?? []) {
     sys.io.out(planToText(plan));
   }
+  const picture = data.memory_map as MemoryPicture | undefined;
+  if (picture) sys.io.out(drawMemoryPicture(picture).join("\n") + "\n");
 }

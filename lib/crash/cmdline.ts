@@ -1,14 +1,15 @@
 /**
- * What a crash load adds to the crash kernel's command line (crash.md §2):
- * `elfcorehdr=` always, `acpi_rsdp=` only where boot_params cannot carry the
- * RSDP.
+ * What a crash load adds to the crash kernel's command line (both parameters in
+ * Documentation/admin-guide/kernel-parameters.txt): `elfcorehdr=` always,
+ * `acpi_rsdp=` only where boot_params cannot carry the RSDP.
  *
  * Form chosen: `elfcorehdr=0x<address>` put first, exactly as the kernel's own
- * `kexec_file` loader does (kexec-tools appends `elfcorehdr=<address/1024>K`
- * instead). The kernel reads it with memparse, which takes the `0x` form for
- * any address, with no 1 KiB alignment rule; and a crash kernel then sees the
- * same line whichever syscall loaded it. An `elfcorehdr=` the user passed is
- * removed: it would point at memory this load does not describe.
+ * `kexec_file` loader does (arch/x86/kernel/kexec-bzimage64.c, setup_cmdline;
+ * kexec-tools appends `elfcorehdr=<address/1024>K` instead). The kernel reads
+ * it with memparse, which takes the `0x` form for any address, with no 1 KiB
+ * alignment rule; and a crash kernel then sees the same line whichever syscall
+ * loaded it. An `elfcorehdr=` the user passed is removed: it would point at
+ * memory this load does not describe.
  *
  * @module
  */

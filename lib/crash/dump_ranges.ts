@@ -7,11 +7,14 @@
  * DAX/CXL memory under its window) is dumped too; minus the crash regions
  * and the low 1 MiB.
  *
- * The low 1 MiB decision (crash.md §3.2): kexec-tools still gives the crash
- * kernel the first 640 KiB and has the purgatory copy them to a backup segment
- * first. Linux dropped that scheme for its own loader (≈ 5.8): the first
- * kernel reserves the low 1 MiB whenever `crashkernel=` is given (always since
- * 5.13), so nothing of value lives there, and the copy cannot work under memory
+ * The low 1 MiB decision: kexec-tools still gives the crash kernel the first
+ * 640 KiB and has the purgatory copy them to a backup segment first
+ * (kexec/arch/i386/crashdump-x86.c, get_backup_area). Linux dropped that
+ * scheme for its own loader (≈ 5.8; arch/x86/kernel/crash.c,
+ * elf_header_exclude_ranges: "Exclude the low 1M because it is always
+ * reserved"): the first kernel reserves the low 1 MiB whenever `crashkernel=`
+ * is given (always since 5.13: arch/x86/kernel/setup.c, setup_arch), so
+ * nothing of value lives there, and the copy cannot work under memory
  * encryption (SME/SEV, TDX) anyway. We do what the kernel does: no backup
  * segment, no copy in the purgatory, the crash kernel may use the RAM below
  * 1 MiB (it needs some for its real-mode trampoline), and the dump leaves that
@@ -25,7 +28,7 @@ import { type IomemNode, isSystemRamName, walkIomem } from "../memory/iomem.ts";
 import type { CrashRegions } from "./region.ts";
 import { type AddressRange, subtractRanges } from "./ranges.ts";
 
-/** The low 1 MiB: given to the crash kernel, left out of the dump (crash.md §3.2). */
+/** The low 1 MiB: given to the crash kernel, left out of the dump (see the module comment). */
 export const LOW_MEMORY: AddressRange = { start: 0, end: 0x100000 };
 
 /**

@@ -1,13 +1,13 @@
 /**
  * ELF64 layouts used by crash loads: the ELF header and program headers of
  * core files, written for the elfcorehdr and read from /proc/kcore. Offsets
- * and values from the System V gABI ("ELF Header", "Program Header") as
- * restated in crash.md §4.1–§4.2. Little-endian only (x86_64, arm64).
+ * and values from the System V gABI ("ELF Header", "Program Header"; the same
+ * structures as include/uapi/linux/elf.h). Little-endian only (x86_64, arm64).
  *
  * @module
  */
 
-/** `Elf64_Ehdr` field offsets (crash.md §4.1). */
+/** `Elf64_Ehdr` field offsets (gABI "ELF Header"). */
 export const ELF64_EHDR = {
   /** 4 bytes: 0x7F 'E' 'L' 'F'. */
   magic: 0x00,
@@ -49,7 +49,7 @@ export const ELF64_EHDR = {
   size: 64,
 } as const;
 
-/** `Elf64_Phdr` field offsets (crash.md §4.2). */
+/** `Elf64_Phdr` field offsets (gABI "Program Header"). */
 export const ELF64_PHDR = {
   /** u32 p_type. */
   type: 0x00,
@@ -74,7 +74,7 @@ export const ELF64_PHDR = {
 /** The four identification bytes "\x7fELF". */
 export const ELF_MAGIC: readonly number[] = [0x7f, 0x45, 0x4c, 0x46];
 
-/** ELF constant values used here (gABI; crash.md §4). */
+/** ELF constant values used here (gABI; EM_* from include/uapi/linux/elf-em.h). */
 export const ELF = {
   /** EI_CLASS: 64-bit objects. */
   CLASS64: 2,

@@ -1,7 +1,9 @@
 /**
  * The ELF64 core header ("elfcorehdr") a crash kernel turns into /proc/vmcore
- * (crash.md §4): an ET_CORE ELF header followed by program headers, in the
- * order the kernel's own loader and kexec-tools use:
+ * (fs/proc/vmcore.c, parse_crash_elf64_headers): an ET_CORE ELF header
+ * followed by program headers, in the order the kernel's own loader
+ * (kernel/crash_core.c, crash_prepare_elf64_headers) and kexec-tools
+ * (kexec/crashdump-elf.c) use:
  *
  * 1. one PT_NOTE per possible CPU, pointing at its `crash_notes` buffer (the
  *    panicking kernel writes NT_PRSTATUS notes there);
@@ -23,6 +25,7 @@ import { hex } from "../format.ts";
 
 /** One CPU's crash note buffer (/sys/devices/system/cpu/cpuN/crash_notes{,_size}). */
 export interface CpuCrashNote {
+  /** The CPU number. */
   readonly cpu: number;
   /** Physical address of the buffer. */
   readonly address: number;
@@ -32,7 +35,9 @@ export interface CpuCrashNote {
 
 /** A note buffer in physical memory (the VMCOREINFO note of /sys/kernel/vmcoreinfo). */
 export interface NoteBuffer {
+  /** Physical address of the buffer. */
   readonly address: number;
+  /** Bytes in the buffer. */
   readonly size: number;
 }
 
@@ -66,13 +71,21 @@ export interface ElfCoreHeaderInput {
 export interface ElfCoreProgramHeader {
   /** Human-readable role: "cpu0 crash notes", "VMCOREINFO", "kernel text", "RAM". */
   readonly what: string;
+  /** p_type (PT_NOTE, PT_LOAD). */
   readonly type: number;
+  /** p_flags. */
   readonly flags: number;
+  /** p_offset: where /proc/vmcore finds the bytes. */
   readonly offset: bigint;
+  /** p_vaddr: the kernel's virtual address. */
   readonly vaddr: bigint;
+  /** p_paddr: the physical address. */
   readonly paddr: bigint;
+  /** p_filesz. */
   readonly filesz: bigint;
+  /** p_memsz. */
   readonly memsz: bigint;
+  /** p_align. */
   readonly align: bigint;
 }
 

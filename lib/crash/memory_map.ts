@@ -1,11 +1,11 @@
 /**
- * The memory map an x86_64 crash kernel gets as its e820 (crash.md §3.1, the
- * kernel's own `kexec_file` scheme): the RAM of the low 1 MiB, the ACPI,
- * ACPI NVS and reserved ranges, the low crash region, and the main crash
- * region without the elfcorehdr. Nothing else: the rest of RAM is what the
- * crash kernel dumps, so it must never allocate from it. Leaving the
- * elfcorehdr out of the RAM also keeps the crash kernel from overwriting it
- * before /proc/vmcore has read it.
+ * The memory map an x86_64 crash kernel gets as its e820 (the kernel's own
+ * `kexec_file` scheme, arch/x86/kernel/crash.c crash_setup_memmap_entries):
+ * the RAM of the low 1 MiB, the ACPI, ACPI NVS and reserved ranges, the low
+ * crash region, and the main crash region without the elfcorehdr. Nothing
+ * else: the rest of RAM is what the crash kernel dumps, so it must never
+ * allocate from it. Leaving the elfcorehdr out of the RAM also keeps the crash
+ * kernel from overwriting it before /proc/vmcore has read it.
  *
  * Each kind is found as the kernel's crash_setup_memmap_entries
  * (arch/x86/kernel/crash.c) finds it, with walk_iomem_res_desc over the whole
@@ -26,9 +26,10 @@ import type { CrashRegions } from "./region.ts";
 
 /**
  * /proc/iomem names passed through to the crash kernel, in the kernel's
- * order (§3.1 steps 2–4): the e820 names of IORES_DESC_ACPI_TABLES,
- * IORES_DESC_ACPI_NV_STORAGE and IORES_DESC_RESERVED (arch/x86/kernel/e820.c,
- * e820_type_to_string; kernels before 5.x wrote "reserved").
+ * order (crash_setup_memmap_entries, after the low 1 MiB): the e820 names of
+ * IORES_DESC_ACPI_TABLES, IORES_DESC_ACPI_NV_STORAGE and IORES_DESC_RESERVED
+ * (arch/x86/kernel/e820.c, e820_type_to_string; kernels before 5.x wrote
+ * "reserved").
  */
 export const CRASH_PASSED_RESOURCES: readonly { names: readonly string[]; kind: MemoryKind }[] = [
   { names: ["ACPI Tables"], kind: "acpi" },

@@ -1,13 +1,16 @@
 /**
  * Physical address ranges for crash loads: taking holes out of RAM ranges.
  * The dump must not contain the crash kernel's own memory, and the crash
- * kernel must not be given the memory it is dumping (crash.md §3.1, §4.2).
+ * kernel must not be given the memory it is dumping (arch/x86/kernel/crash.c:
+ * elf_header_exclude_ranges for the dump, crash_setup_memmap_entries for the
+ * crash kernel's map).
  *
  * @module
  */
 
 /** A physical address range, end exclusive. */
 export interface AddressRange {
+  /** First address of the range. */
   readonly start: number;
   /** First address after the range. */
   readonly end: number;

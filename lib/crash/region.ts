@@ -1,11 +1,14 @@
 /**
  * The memory reserved for a crash kernel by `crashkernel=`, as /proc/iomem
- * shows it (crash.md §1): "Crash kernel" resources nested in System RAM, one
- * for the main region (`crashk_res`) and, with `crashkernel=…,low`, a second
- * one below 4 GiB (`crashk_low_res`).
+ * shows it (kernel/crash_reserve.c; Documentation/admin-guide/kdump/kdump.rst):
+ * "Crash kernel" resources nested in System RAM, one for the main region
+ * (`crashk_res`) and, with `crashkernel=…,low`, a second one below 4 GiB
+ * (`crashk_low_res`).
  *
  * The kernel requires the entry point and every segment of a crash load to lie
- * in the main region; the low region is only handed to the crash kernel as RAM.
+ * in the main region (kernel/kexec.c kimage_alloc_init, kernel/kexec_core.c
+ * sanity_check_segment_list); the low region is only handed to the crash
+ * kernel as RAM.
  * Like kexec-tools, the highest region is taken as the main one.
  *
  * @module

@@ -1,10 +1,11 @@
 /**
- * What a crash load reads from the running kernel (crash.md §4, kexec-abi.md
- * §5): the possible CPUs and their crash note buffers, the VMCOREINFO note,
- * `_text`/`_stext`/`_end` from /proc/kallsyms, the program headers of
- * /proc/kcore and the /proc/iomem tree. Each text format has a pure parser;
- * {@link readCrashSources} is the only function that touches the machine, and
- * only through the {@link System}.
+ * What a crash load reads from the running kernel (Documentation/ABI/testing/
+ * sysfs-devices-system-cpu and sysfs-kernel-vmcoreinfo,
+ * Documentation/filesystems/proc.rst): the possible CPUs and their crash note
+ * buffers, the VMCOREINFO note, `_text`/`_stext`/`_end` from /proc/kallsyms,
+ * the program headers of /proc/kcore and the /proc/iomem tree. Each text
+ * format has a pure parser; {@link readCrashSources} is the only function that
+ * touches the machine, and only through the {@link System}.
  *
  * Missing optional sources are not errors: they leave a field undefined and a
  * line in `notes`, and the header is built without what they would give.
@@ -24,7 +25,10 @@ import { findVmcoreinfoNote, kcoreNoteSegments, parseVmcoreinfoText } from "./kc
 
 /** sysfs directory of the CPUs (cpuN/crash_notes, cpuN/crash_notes_size). */
 export const CPU_SYSFS_DIR = "/sys/devices/system/cpu";
-/** Size kexec-tools assumes when cpuN/crash_notes_size is missing (crash.md §4.2). */
+/**
+ * Size kexec-tools assumes when cpuN/crash_notes_size is missing
+ * (kexec/crashdump.c get_crash_notes_per_cpu: MAX_NOTE_BYTES).
+ */
 export const DEFAULT_CRASH_NOTES_SIZE = 1024;
 /** Bytes of /proc/kcore read first; kexec-tools reads the same 64 KiB. */
 export const KCORE_HEADER_READ = 64 * 1024;
@@ -41,8 +45,11 @@ const MAX_CPU_NUMBER = 65535;
  * CPUs without a sysfs directory; undefined when absent or hidden.
  */
 export interface KernelSymbols {
+  /** Address of `_text`. */
   readonly text?: bigint;
+  /** Address of `_stext`. */
   readonly stext?: bigint;
+  /** Address of `_end`. */
   readonly end?: bigint;
   /** Address of the `crash_notes` per-CPU pointer variable. */
   readonly crashNotes?: bigint;
@@ -52,9 +59,11 @@ export interface KernelSymbols {
 
 /** One PT_LOAD of /proc/kcore. */
 export interface KcoreLoad {
+  /** Virtual address (p_vaddr). */
   readonly vaddr: bigint;
   /** Physical address, when the kernel gives one (RAM and kernel text). */
   readonly paddr?: bigint;
+  /** Size (p_memsz). */
   readonly memsz: bigint;
   /** Where its bytes are in /proc/kcore (p_offset). */
   readonly offset?: bigint;

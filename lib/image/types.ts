@@ -17,6 +17,7 @@ export type Codec = "gzip" | "zstd" | "xz";
 
 /** Compressed bytes inside a wrapper: the registry inflates them. */
 export interface CompressedPayload {
+  /** The compression. */
   readonly codec: Codec;
   /** The compressed bytes (a view of the wrapper's bytes). */
   readonly data: Uint8Array;
@@ -26,6 +27,7 @@ export interface CompressedPayload {
 export interface EmbeddedPart {
   /** Where it came from, for notes ("vmlinuz.efi:.initrd"). */
   readonly name: string;
+  /** Its bytes (a view of the wrapper's bytes). */
   readonly bytes: Uint8Array;
 }
 

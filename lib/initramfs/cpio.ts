@@ -49,6 +49,7 @@ export interface CpioEntryBase {
 
 /** A regular file whose whole content is in memory. */
 export interface CpioFileBytes extends CpioEntryBase {
+  /** A regular file. */
   type: "file";
   /** The file's content. */
   data: Uint8Array;
@@ -59,6 +60,7 @@ export interface CpioFileBytes extends CpioEntryBase {
  * any data is read, so the chunks must add up to exactly `size` bytes.
  */
 export interface CpioFileStream extends CpioEntryBase {
+  /** A regular file. */
   type: "file";
   /** Length of the content in bytes. */
   size: number;
@@ -68,11 +70,13 @@ export interface CpioFileStream extends CpioEntryBase {
 
 /** A directory. Missing parents of any entry are created automatically unless disabled. */
 export interface CpioDirectory extends CpioEntryBase {
+  /** A directory. */
   type: "directory";
 }
 
 /** A symbolic link pointing at `target` (stored verbatim, relative or absolute). */
 export interface CpioSymlink extends CpioEntryBase {
+  /** A symbolic link. */
   type: "symlink";
   /** What the link points to. */
   target: string;
@@ -80,6 +84,7 @@ export interface CpioSymlink extends CpioEntryBase {
 
 /** A character or block device node, such as `/dev/console` (character 5:1). */
 export interface CpioDevice extends CpioEntryBase {
+  /** A character or a block device. */
   type: "chardev" | "blockdev";
   /** Device major number. */
   major: number;

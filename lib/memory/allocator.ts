@@ -1,9 +1,11 @@
 /**
- * Places kexec segments in free RAM (x86_64-boot.md §7): page-rounded sizes,
- * power-of-two alignment, per-object lower bounds and end limits, the user's
+ * Places kexec segments in free RAM: page-rounded sizes, power-of-two
+ * alignment, per-object lower bounds and end limits, the user's
  * `--mem-min`/`--mem-max`, no overlap with segments already placed, and at most
- * `KEXEC_SEGMENT_MAX` segments. When nothing fits, the error names the object,
- * its size, every bound with its reason, and what the window actually offers.
+ * `KEXEC_SEGMENT_MAX` segments (the kernel's own rules are in
+ * kernel/kexec_core.c, sanity_check_segment_list). When nothing fits, the
+ * error names the object, its size, every bound with its reason, and what the
+ * window actually offers.
  *
  * Direction is chosen per request: "bottom-up" takes the lowest fitting
  * address, "top-down" the highest. The bzImage planner puts the kernel
@@ -25,6 +27,7 @@ export type Direction = "bottom-up" | "top-down";
 
 /** An address bound and the reason for it, printed when nothing fits. */
 export interface AddressBound {
+  /** The bound. */
   readonly address: number;
   /** Why the bound exists, e.g. "initrd_addr_max 0x7fffffff" or "1 MiB floor". */
   readonly reason: string;

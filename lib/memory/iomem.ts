@@ -1,6 +1,7 @@
 /**
- * /proc/iomem as a resource tree (kexec-abi.md §5.1) and its top-level
- * classification into a memory map (x86_64-boot.md §4.1). Crash loads use
+ * /proc/iomem as a resource tree (printed by kernel/resource.c, r_show) and its
+ * top-level classification into a memory map (the names of
+ * arch/x86/kernel/e820.c, e820_type_to_string). Crash loads use
  * {@link findIomem} to find "Crash kernel" and "Kernel code".
  *
  * @module
@@ -12,6 +13,7 @@ import type { MemoryKind, MemoryRange } from "./types.ts";
 
 /** One /proc/iomem resource; `end` is exclusive (the file prints it inclusive). */
 export interface IomemNode {
+  /** First address of the resource. */
   readonly start: number;
   /** First address after the resource. */
   readonly end: number;
@@ -112,10 +114,26 @@ export function parseIomem(text: string, path = "/proc/iomem"): IomemNode[] {
 export function iomemMemoryMap(nodes: readonly IomemNode[]): MemoryRange[] {
   const ranges: MemoryRange[] = [];
   for (const node of nodes) {
-    const kind = IOMEM_TOP_LEVEL_KINDS.get(node.name);
+    const kind = iomemMemoryKind(node.name);
     if (kind) ranges.push({ start: node.start, end: node.end, kind });
   }
   return sortRanges(ranges);
+}
+
+/**
+ * The kind of memory a top-level /proc/iomem resource name stands for, or
+ * undefined when it is not memory (a PCI window, "Local APIC", a ROM).
+ *
+ * @example
+ * ```ts
+ * import { iomemMemoryKind } from "./iomem.ts";
+ * if (iomemMemoryKind("ACPI Tables") !== "acpi" || iomemMemoryKind("PCI Bus 0000:00")) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function iomemMemoryKind(name: string): MemoryKind | undefined {
+  return IOMEM_TOP_LEVEL_KINDS.get(name);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The firmware memory map as the running kernel exposes it in
- * /sys/firmware/memmap/N/{start,end,type} (x86_64-boot.md §4.1, kexec-abi.md §5),
+ * /sys/firmware/memmap/N/{start,end,type} (Documentation/ABI/testing/sysfs-firmware-memmap),
  * plus the small range helpers every planner needs to print and check maps.
  *
  * @module
@@ -19,7 +19,7 @@ export interface FirmwareMemmapEntry {
 
 /**
  * Names the kernel's e820_type_to_string() prints, in /sys/firmware/memmap and
- * at the top of /proc/iomem (x86_64-boot.md §4.1). In memmap anything else is
+ * at the top of /proc/iomem (arch/x86/kernel/e820.c). In memmap anything else is
  * treated as reserved, which is what an unknown e820 type means.
  */
 export const E820_TYPE_NAMES: ReadonlyMap<string, MemoryKind> = new Map([

@@ -1,7 +1,8 @@
 /**
  * Reads the memory map to pass to the next kernel: /sys/firmware/memmap when
  * the kernel has it (the map it received, so chained kexecs keep it intact),
- * else the top level of /proc/iomem (x86_64-boot.md §4.1).
+ * else the top level of /proc/iomem (Documentation/ABI/testing/sysfs-firmware-memmap
+ * says why kexec wants the former).
  *
  * @module
  */

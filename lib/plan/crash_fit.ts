@@ -1,8 +1,9 @@
 /**
  * A crash load whose files cannot fit the reserved crash region, refused
  * before the syscall: the kernel frees the loaded crash image before it finds
- * out (kexec-abi.md §2.3 step 8, §3.2), so a failed attempt would leave the
- * machine without a crash kernel.
+ * out (kernel/kexec.c do_kexec_load, kernel/kexec_file.c kexec_file_load:
+ * "Free any current crash dump kernel before we corrupt it"), so a failed
+ * attempt would leave the machine without a crash kernel.
  *
  * @module
  */

@@ -20,6 +20,7 @@ import type { FileLoadPlan } from "./types.ts";
 
 /** Inputs of {@link planFileLoad}. */
 export interface FileLoadInput {
+  /** The kernel file (a memfd when it was unwrapped). */
   readonly kernel: OpenedFile;
   /** The initrd to pass (a memfd when several were concatenated), or null. */
   readonly initrd: OpenedFile | null;

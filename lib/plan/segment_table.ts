@@ -1,5 +1,5 @@
 /**
- * The `struct kexec_segment` array passed to kexec_load (kexec-abi.md §2.1):
+ * The `struct kexec_segment` array passed to kexec_load (include/uapi/linux/kexec.h):
  * four u64 per segment — buf, bufsz, mem, memsz — contiguous, 32 bytes each.
  *
  * @module

@@ -23,6 +23,7 @@ export interface Segment {
 
 /** A kexec_file_load call: file descriptors, command line and flags. */
 export interface FileLoadPlan {
+  /** Which call: kexec_file_load(2). */
   readonly syscall: "kexec_file_load";
   /** Kernel file (path for printing, fd for the call). */
   readonly kernel: { readonly path: string; readonly fd: number; readonly size: number };
@@ -42,6 +43,7 @@ export interface FileLoadPlan {
 
 /** A kexec_load call: entry point, segments and flags (including the architecture field). */
 export interface SegmentLoadPlan {
+  /** Which call: kexec_load(2). */
   readonly syscall: "kexec_load";
   /** Physical address where execution starts (the purgatory). */
   readonly entry: number;
@@ -61,6 +63,7 @@ export interface SegmentLoadPlan {
 
 /** An unload through either syscall. */
 export interface UnloadPlan {
+  /** An unload (through either syscall). */
   readonly syscall: "unload";
   /** True for the crash image. */
   readonly crash: boolean;

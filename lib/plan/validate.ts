@@ -1,8 +1,9 @@
 /**
  * The kernel's own checks of a kexec_load call (kernel/kexec_core.c
- * `sanity_check_segment_list`, kexec-abi.md §2.1), made before the call so a
- * bad plan is refused with its real cause instead of a bare errno, and so a
- * crash load never frees the loaded crash kernel only to fail.
+ * `sanity_check_segment_list`; kernel/kexec.c for the crash entry point), made
+ * before the call so a bad plan is refused with its real cause instead of a
+ * bare errno, and so a crash load never frees the loaded crash kernel only to
+ * fail.
  *
  * @module
  */

@@ -394,7 +394,8 @@ export class HostSystem implements System {
 
   fiveLevelPaging(): boolean {
     // Linux hands out user addresses above 47 bits only when the hint asks for
-    // them and the kernel runs with 5-level paging (x86_64-boot.md §12.8).
+    // them and the kernel runs with 5-level paging
+    // (Documentation/arch/x86/x86_64/5level-paging.rst).
     const c = libc();
     const p = c.mmap(
       Deno.UnsafePointer.create(FIVE_LEVEL_HINT),

@@ -10,7 +10,8 @@ import { encodeRaw } from "../raw_text.ts";
 const SYMBOLS = {
   // long syscall(long nr, ...): declared with a fixed arity of 6 arguments;
   // on x86_64 SysV and AArch64 variadic integers travel in the same registers
-  // (kexec-abi.md §1.1). Blocking, so errno is read on the same thread.
+  // (System V AMD64 psABI; AAPCS64 as Linux uses it). Blocking, so errno is
+  // read on the same thread.
   syscall: {
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
     result: "i64",

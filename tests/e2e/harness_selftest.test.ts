@@ -64,9 +64,11 @@ Deno.test("e2e harness: a guest that hangs is killed at its timeout", async () =
     assert.equal(qemu.timedOut, true);
     assert.equal(qemu.code, null, "killed, not exited");
     assert.deepEqual(report.values.get("hanging"), ["yes"], "the guest was running when killed");
+    // The harness stretches a timeout on a loaded host, never shortens it.
+    assert.ok(qemu.timeoutMs >= timeoutMs, `${qemu.timeoutMs} ms`);
     assert.ok(
-      qemu.durationMs >= timeoutMs && qemu.durationMs < timeoutMs + 5_000,
-      `${qemu.durationMs} ms`,
+      qemu.durationMs >= qemu.timeoutMs && qemu.durationMs < qemu.timeoutMs + 5_000,
+      `${qemu.durationMs} ms of ${qemu.timeoutMs} ms`,
     );
   });
 });

@@ -63,7 +63,8 @@ async function kernelFacts(): Promise<KernelFacts> {
       payload_last_byte: payloadStart + h.payloadLength - 1,
       // The payload is whole but syssize says more is missing than padding explains.
       syssize: h.pmOffset + h.syssize * 16 - SECTOR - 1,
-      // What kexec-tools 2.0.25 loaded without complaint (observed-in-guests.md).
+      // What kexec-tools 2.0.25 loaded without complaint in a QEMU guest: neither
+      // its bzImage64_probe nor the kernel's checks the file against the payload.
       three_mib: 3 * 2 ** 20,
     },
     xloadflags: h.xloadflags,

@@ -1,8 +1,8 @@
 /**
  * The elfcorehdr bytes for a synthetic machine (issue 5): 2 CPUs, 3 RAM
  * ranges, a crash region in the middle of the first one. Every field is read
- * back at offsets written out here (crash.md §4.1–§4.2), independently of the
- * library's offset tables.
+ * back at offsets written out here (System V gABI "ELF Header", "Program
+ * Header"), independently of the library's offset tables.
  */
 
 import assert from "node:assert/strict";

@@ -1,5 +1,6 @@
 /**
- * The crash kernel's e820 (crash.md §3.1) and command line additions.
+ * The crash kernel's e820 (as arch/x86/kernel/crash.c crash_setup_memmap_entries
+ * builds it) and command line additions.
  */
 
 import assert from "node:assert/strict";

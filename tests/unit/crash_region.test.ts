@@ -1,6 +1,7 @@
 /**
- * Crash region discovery from /proc/iomem (crash.md §1): main = highest,
- * optional low region, exit 1 (kexec-tools' die()) with the crashkernel= hint when none.
+ * Crash region discovery from /proc/iomem ("Crash kernel" resources,
+ * kernel/crash_reserve.c): main = highest, optional low region, exit 1
+ * (kexec-tools' die()) with the crashkernel= hint when none.
  */
 
 import assert from "node:assert/strict";

@@ -13,6 +13,20 @@ Deno.test("--help lists every visible option and fits 100 columns", () => {
   for (const line of text.split("\n")) assert.ok(line.length <= 100, line);
 });
 
+Deno.test("--help also names every kexec-tools compatibility option (kexec(8) details them)", () => {
+  const text = helpText();
+  const compat = OPTIONS.filter((o) => o.group === "compat");
+  assert.ok(compat.length > 0);
+  for (const spec of compat) {
+    for (const long of spec.long) assert.match(text, new RegExp(`--${long}[ =:\n]`), long);
+  }
+  // Only the help and help-usage rows stay out of --help.
+  const unnamed = OPTIONS.filter((o) => o.hidden && o.group !== "compat")
+    .flatMap((o) => o.long)
+    .filter((l) => !text.includes(`--${l}`));
+  assert.deepEqual(unnamed, []);
+});
+
 Deno.test("the man page lists every option, hidden ones too", () => {
   const page = manPage();
   for (const spec of OPTIONS) {

@@ -33,3 +33,8 @@ Deno.test("deno check passes for main.ts, lib/, tests/ and scripts/", () => {
   const r = deno("check", "main.ts", "lib/", "tests/", "scripts/");
   assert.ok(r.ok, r.output.slice(-3000));
 });
+
+Deno.test("deno doc --lint lib/mod.ts is clean (every export and what it references documented)", () => {
+  const r = deno("doc", "--lint", "lib/mod.ts");
+  assert.ok(r.ok, r.output.slice(-3000));
+});

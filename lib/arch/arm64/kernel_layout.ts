@@ -19,7 +19,7 @@
  * note (arch/arm64/kernel/vmcore_info.c) gives NUMBER(VA_BITS),
  * NUMBER(PHYS_OFFSET) and NUMBER(kimage_voffset), used to cross-check, and
  * when the PT_LOADs do not settle it. Without /proc/kcore the layout is a
- * guess, said in the notes.
+ * guess, and its `notes` (in the load plan, printed by `--dry-run`) say so.
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
  * boot_params ("zero page") built from scratch for the 64-bit entry
- * (x86_64-boot.md §3, arch/x86/include/uapi/asm/bootparam.h).
+ * (Documentation/arch/x86/boot.rst "64-bit Boot Protocol",
+ * Documentation/arch/x86/zero-page.rst, arch/x86/include/uapi/asm/bootparam.h).
  *
  * What it carries from the running kernel's /sys/kernel/boot_params/data, and why:
  * * `acpi_rsdp_addr` — the next kernel finds ACPI through it even when EFI is
@@ -30,7 +31,7 @@ import { type EfiHandover, writeEfiInfo } from "./efi.ts";
 import { SCREEN_INFO } from "./screen_info.ts";
 import { LOADFLAGS, SETUP_HEADER, type SetupHeader } from "./setup_header.ts";
 
-/** boot_params offsets outside the setup header (x86_64-boot.md §3 table). */
+/** boot_params offsets outside the setup header (Documentation/arch/x86/zero-page.rst). */
 export const BOOT_PARAMS = {
   /** Size of the whole structure. */
   size: 4096,
@@ -65,7 +66,10 @@ export const BOOT_PARAMS = {
  */
 export const TYPE_OF_LOADER = 0xd0;
 
-// loadflags bits a kexec loader must never pass on (x86_64-boot.md §3).
+// loadflags bits a kexec loader must never pass on: KEEP_SEGMENTS is obsolete
+// and CAN_USE_HEAP vouches for heap_end_ptr, which only the real-mode setup
+// code uses (boot.rst "Details of Header Fields"); the kernel's own loader
+// clears all of loadflags (arch/x86/kernel/kexec-bzimage64.c).
 const LOADFLAGS_CLEARED = LOADFLAGS.KEEP_SEGMENTS | LOADFLAGS.CAN_USE_HEAP;
 
 const TWO_32 = 2 ** 32;

@@ -1,5 +1,6 @@
 /**
- * Plans a `kexec_load` of an x86_64 bzImage (x86_64-boot.md §§1–7, 9–11):
+ * Plans a `kexec_load` of an x86_64 bzImage for the 64-bit boot protocol
+ * (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol"):
  * the protected-mode kernel as-is, the initrd, one boot_params segment
  * (boot_params, command line, setup_data) and our purgatory page, which loads
  * its own GDT, optionally checks SHA-256 digests of the other segments, and
@@ -73,6 +74,7 @@ const BELOW_4GIB: AddressBound = {
 
 /** A segment the caller adds, such as a crash load's elfcorehdr. */
 export interface ExtraSegmentRequest {
+  /** The segment's name in tables and notes. */
   readonly name: string;
   /** The bytes (bufsz = buf.length). */
   readonly buf: Uint8Array;
@@ -116,6 +118,7 @@ export interface BzImagePlanInput {
    * ({@link bzImageKernel}). An ELF vmlinux passes its own (vmlinux.ts).
    */
   readonly image?: X86KernelImage;
+  /** The kernel's path, for messages. */
   readonly kernelPath: string;
   /** The initrd (already concatenated if several), or null. */
   readonly initrd: Uint8Array | null;
@@ -524,8 +527,9 @@ function archFlags(flags: number): number {
 }
 
 // The kernel refuses (EINVAL) a segment or a total above half its RAM pages
-// (kexec-abi.md §2.1). RAM in the map is a little more than the kernel counts,
-// so this catches only clear cases, with a clearer message than EINVAL.
+// (kernel/kexec_core.c, sanity_check_segment_list). RAM in the map is a little
+// more than the kernel counts, so this catches only clear cases, with a clearer
+// message than EINVAL.
 function checkHalfOfRam(
   segments: readonly Segment[],
   memoryMap: readonly MemoryRange[],

@@ -1,5 +1,7 @@
 /**
- * The x86 command line as the kernel will read it (x86_64-boot.md §6).
+ * The x86 command line as the kernel will read it (Documentation/arch/x86/boot.rst,
+ * "The Kernel Command Line": NUL-terminated, at most `cmdline_size` characters,
+ * longer lines silently truncated).
  *
  * @module
  */
@@ -11,7 +13,8 @@ import { encodeRaw } from "../../raw_text.ts";
  * Encodes the command line (a raw string: lib/raw_text.ts) plus the terminating NUL, refusing what the
  * next kernel would silently truncate: more than `cmdline_size − 1` bytes (the
  * limit kexec-tools and the kernel's own loader apply; 2046 for every current
- * kernel, the reference's recommended kexec_load limit) or an embedded NUL.
+ * kernel: arch/x86/kernel/kexec-bzimage64.c counts the NUL against
+ * `cmdline_size`) or an embedded NUL.
  *
  * @example
  * ```ts

@@ -1,8 +1,10 @@
 /**
  * Plans a crash (kdump) load of an x86_64 bzImage with `kexec_load`
- * (crash.md §1–§4): every segment and the entry inside the main crash region,
+ * (Documentation/admin-guide/kdump/kdump.rst): every segment and the entry
+ * inside the main crash region (kernel/kexec_core.c, sanity_check_segment_list),
  * an elfcorehdr segment describing the running kernel's memory, the crash
- * kernel's own e820 (crash.md §3.1) and `elfcorehdr=` on its command line,
+ * kernel's own e820 (built as arch/x86/kernel/crash.c
+ * crash_setup_memmap_entries does) and `elfcorehdr=` on its command line,
  * flags `KEXEC_ON_CRASH` plus the architecture. The purgatory checks the
  * SHA-256 of every segment before jumping unless `verify` is off (-i): after a
  * panic is when stray writes into the crash region are most likely.
@@ -139,7 +141,8 @@ export function planCrashBzImage64(input: CrashPlanInput): SegmentLoadPlan {
     (regions.low ? `; low crash region ${describeRegion(regions.low)} (RAM only)` : ""),
     ...crashSizeNote(regions, crashSize),
     `low 1 MiB: given to the crash kernel as RAM and left out of the dump ` +
-    `(no 640K backup segment; crash.md §3.2)`,
+    `(no 640K backup segment, as in Linux's own crash loader: current kernels keep ` +
+    `the low 1 MiB reserved)`,
     ...sources.notes,
     pageOffset.note,
     kernelText.note,
@@ -152,7 +155,7 @@ export function planCrashBzImage64(input: CrashPlanInput): SegmentLoadPlan {
     ...bzImage,
     image,
     memoryMap: crashKernelMemoryMap(sources.iomem, regions),
-    memoryMapSource: `${PATHS.procIomem}, cut to what the crash kernel may use (crash.md §3.1)`,
+    memoryMapSource: `${PATHS.procIomem}, cut to what the crash kernel may use`,
     placeable: [{ ...regions.main, kind: "ram" }],
     acpiRsdpAddr: efiRsdp,
     flags: KEXEC_ON_CRASH,

@@ -1,5 +1,5 @@
 /**
- * The e820 memory map handed to the next kernel (x86_64-boot.md §4,
+ * The e820 memory map handed to the next kernel (Documentation/arch/x86/zero-page.rst,
  * arch/x86/include/uapi/asm/e820.h): packed 20-byte entries, at most 128 in
  * boot_params, the rest in a SETUP_E820_EXT setup_data node.
  *
@@ -10,7 +10,7 @@ import { KexecError } from "../../errors.ts";
 import { formatRange, sortRanges } from "../../memory/memmap.ts";
 import type { MemoryKind, MemoryRange } from "../../memory/types.ts";
 
-/** e820 type numbers per memory kind (x86_64-boot.md §4). */
+/** e820 type numbers per memory kind (arch/x86/include/asm/e820/types.h, `enum e820_type`). */
 export const E820_TYPE: Readonly<Record<MemoryKind, number>> = {
   ram: 1,
   reserved: 2,

@@ -84,10 +84,15 @@ export const EFI_SETUP_DATA = {
 
 /** One /sys/firmware/efi/runtime-map/N entry. */
 export interface EfiMemoryDescriptor {
+  /** EFI memory type (UEFI specification, EFI_MEMORY_TYPE). */
   readonly type: number;
+  /** PhysicalStart. */
   readonly physAddr: bigint;
+  /** VirtualStart, as SetVirtualAddressMap was given it. */
   readonly virtAddr: bigint;
+  /** NumberOfPages (4 KiB each). */
   readonly numPages: bigint;
+  /** Attribute bits (EFI_MEMORY_RUNTIME, …). */
   readonly attribute: bigint;
 }
 

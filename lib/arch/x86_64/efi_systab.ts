@@ -1,7 +1,8 @@
 /**
- * The ACPI RSDP address from /sys/firmware/efi/systab (kexec-abi.md §5,
- * x86_64-boot.md §3): where boot_params `acpi_rsdp_addr` comes from on UEFI
- * machines when the running kernel's boot_params does not carry it.
+ * The ACPI RSDP address from /sys/firmware/efi/systab
+ * (Documentation/ABI/testing/sysfs-firmware-efi, drivers/firmware/efi/efi.c
+ * systab_show): where boot_params `acpi_rsdp_addr` (zero-page.rst) comes from
+ * on UEFI machines when the running kernel's boot_params does not carry it.
  *
  * @module
  */

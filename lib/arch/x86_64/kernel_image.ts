@@ -27,6 +27,7 @@ export const FLOOR_1MIB: AddressBound = {
 
 /** One segment of the kernel, relative to its load address. */
 export interface KernelPiece {
+  /** The segment's name in tables and notes. */
   readonly name: string;
   /** The bytes (a view of the image). */
   readonly buf: Uint8Array;

@@ -4,7 +4,9 @@
  * The kernel's relocate_kernel_64.S jumps to byte 0 of this page in 64-bit
  * long mode, paging on (identity map of all RAM), interrupts off, every
  * general register zero, %rsp inside the kernel's control page, and a GDT/IDT
- * that we must treat as unknown (x86_64-boot.md section 8). We:
+ * that we must treat as unknown (machine_kexec() in machine_kexec_64.c
+ * invalidates both, "you must set up your own idt & gdt"; newer kernels load
+ * a private GDT in relocate_kernel_64.S instead). We:
  *
  *   1. load our own GDT and reload every segment register from it
  *      (selector 0x10 = 64-bit code, 0x18 = flat data; boot.rst wants them),
@@ -12,12 +14,14 @@
  *      aside (the incoming stack is never read, not even the word at
  *      0(%rsp): its contents changed between kernels),
  *   3. hash every region in the region table with SHA-256 and compare with the
- *      digests the loader computed (section 11). A mismatch prints one line
+ *      digests the loader computed (as the kernel's own purgatory does,
+ *      arch/x86/purgatory/purgatory.c). A mismatch prints one line
  *      on COM1 and halts forever: a capture kernel that was hit by the stray
  *      writes that caused the panic must never run, it would scribble over
  *      the memory it is meant to dump. An empty table (-i) skips this.
  *   4. set %rsi = boot_params, zero the other registers and jump to entry64
- *      (the protected-mode kernel's load address + 0x200, section 9).
+ *      (the protected-mode kernel's load address + 0x200: boot.rst,
+ *      "64-bit Boot Protocol").
  *
  * A load with KEXEC_PRESERVE_CONTEXT (kexec jump) enters at
  * purgatory_kjump_start instead, in a part of the page that only such loads
@@ -590,7 +594,7 @@ msg_eol:	.asciz "\r\n"
 	.endif
 
 	.org GDT_AT
-purgatory_gdt:                           /* x86_64-boot.md 10.1 */
+purgatory_gdt:                           /* __BOOT_CS 0x10, __BOOT_DS 0x18: boot.rst */
 gdt:
 	.quad 0                              /* 0x00 null */
 	.quad 0                              /* 0x08 unused */

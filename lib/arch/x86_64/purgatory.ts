@@ -4,7 +4,8 @@
  * `%rsi` = boot_params and a jump to the kernel's 64-bit entry). The code is
  * `purgatory.S`, assembled into `purgatory_blob.ts`; this module only fills
  * its data slots. Layout and register contract: PURGATORY.md beside this file;
- * x86_64-boot.md sections 8-11.
+ * the entry state it must reach: Documentation/arch/x86/boot.rst, "64-bit Boot
+ * Protocol".
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
- * The boot_params `setup_data` linked list (x86_64-boot.md §5,
- * arch/x86/include/uapi/asm/setup_data.h): nodes `{u64 next; u32 type;
- * u32 len; u8 data[len]}` chained by physical address.
+ * The boot_params `setup_data` linked list (Documentation/arch/x86/boot.rst,
+ * field `setup_data`; arch/x86/include/uapi/asm/setup_data.h): nodes
+ * `{u64 next; u32 type; u32 len; u8 data[len]}` chained by physical address.
  *
  * @module
  */

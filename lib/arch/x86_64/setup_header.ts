@@ -1,7 +1,10 @@
 /**
  * The bzImage setup header (Linux Documentation/arch/x86/boot.rst "The Real-Mode
- * Kernel Header"; x86_64-boot.md §1) and its validation for a 64-bit
- * `kexec_load` (x86_64-boot.md §2).
+ * Kernel Header", "Details of Header Fields") and its validation for a 64-bit
+ * `kexec_load`: what the kernel's own bzImage64_probe
+ * (arch/x86/kernel/kexec-bzimage64.c) and kexec-tools' bzImage64_probe
+ * (kexec/arch/x86_64/kexec-bzImage64.c) check, plus a truncation check that
+ * neither makes.
  *
  * @module
  */
@@ -13,7 +16,7 @@ import { hex } from "../../format.ts";
 /**
  * Setup header field offsets. They are file offsets in the bzImage and, since
  * the header is copied to the same place, offsets in boot_params too
- * (boot.rst; x86_64-boot.md §1 table).
+ * (boot.rst, "The Real-Mode Kernel Header" table).
  */
 export const SETUP_HEADER = {
   /** u8: number of 512-byte setup sectors after the boot sector (0 means 4). */
@@ -129,21 +132,33 @@ export interface SetupHeader {
   readonly headerEnd: number;
   /** Protocol version, e.g. 0x020f. */
   readonly version: number;
+  /** syssize: the protected-mode code in 16-byte paragraphs. */
   readonly syssize: number;
+  /** loadflags (LOADED_HIGH, …). */
   readonly loadflags: number;
+  /** xloadflags (XLF_KERNEL_64, XLF_CAN_BE_LOADED_ABOVE_4G, …). */
   readonly xloadflags: number;
   /** Highest initrd address, inclusive. */
   readonly initrdAddrMax: number;
+  /** kernel_alignment: the alignment a relocatable kernel needs. */
   readonly kernelAlignment: number;
+  /** relocatable_kernel: the kernel may be loaded away from pref_address. */
   readonly relocatableKernel: boolean;
+  /** min_alignment: log2 of the smallest alignment the kernel accepts. */
   readonly minAlignment: number;
   /** Maximum command-line characters without the NUL. */
   readonly cmdlineSize: number;
+  /** hardware_subarch. */
   readonly hardwareSubarch: number;
+  /** payload_offset: the compressed kernel inside the protected-mode part. */
   readonly payloadOffset: number;
+  /** payload_length. */
   readonly payloadLength: number;
+  /** pref_address: where the kernel prefers to be loaded. */
   readonly prefAddress: number;
+  /** init_size: the memory the kernel needs from its load address. */
   readonly initSize: number;
+  /** handover_offset: the EFI handover entry. */
   readonly handoverOffset: number;
   /** 0 before protocol 2.15. */
   readonly kernelInfoOffset: number;
@@ -184,7 +199,7 @@ export function hasSetupHeader(bytes: Uint8Array): boolean {
 
 /**
  * Reads and validates the setup header of a bzImage for a 64-bit `kexec_load`
- * (x86_64-boot.md §2): size, magic, protocol ≥ 2.12, bzImage, 64-bit entry,
+ * (see the module comment): size, magic, protocol ≥ 2.12, bzImage, 64-bit entry,
  * header length, alignment, init_size and truncation. Every failure is a
  * {@link KexecError} naming `path` and what is wrong.
  *

@@ -235,7 +235,7 @@ export async function runGuestCase(spec: GuestCase): Promise<GuestRun> {
     .join(" ");
   log(
     `${spec.name} (${arch.name}${uefi ? ", UEFI" : ""}): ${qemu.durationMs} ms wall` +
-      `${qemu.timedOut ? " (TIMED OUT)" : ""}, qemu exit ${qemu.code}` +
+      `${qemu.timedOut ? ` (TIMED OUT at ${qemu.timeoutMs} ms)` : ""}, qemu exit ${qemu.code}` +
       `${steps ? `; guest steps: ${steps}` : ""}`,
   );
   return {

@@ -53,6 +53,8 @@ export interface QemuResult {
   timedOut: boolean;
   /** Wall time from spawn to exit. */
   durationMs: number;
+  /** The timeout this run had: the case's, stretched by the host's load (`loadScaledTimeout`). */
+  timeoutMs: number;
   /** Console output. */
   console: string;
   /** Results port output. */
@@ -75,6 +77,31 @@ export const MAX_GUEST_TIMEOUT_MS = 360_000;
  * guests get more room.
  */
 export const MAX_UEFI_GUEST_TIMEOUT_MS = 600_000;
+
+/**
+ * A guest's timeout on this machine now: the case's timeout (3x its quiet
+ * time) stretched by how oversubscribed the host's CPUs are (1-minute load
+ * average per CPU, between 1 and 4), never above `max`. On a shared machine a
+ * load of 8 on 2 cores makes every TCG guest 3 to 5 times slower, and a slow
+ * guest is not a hung one; on a quiet CI machine the factor is 1.
+ *
+ * @example
+ * ```ts
+ * import { loadScaledTimeout } from "./qemu.ts";
+ * if (loadScaledTimeout(60_000, 360_000, [1, 1, 1], 2) !== 60_000) throw new Error("quiet");
+ * if (loadScaledTimeout(60_000, 360_000, [8, 8, 8], 2) !== 240_000) throw new Error("loaded");
+ * if (loadScaledTimeout(200_000, 360_000, [8, 8, 8], 2) !== 360_000) throw new Error("capped");
+ * ```
+ */
+export function loadScaledTimeout(
+  timeoutMs: number,
+  max: number,
+  loadavg: number[] = Deno.loadavg(),
+  cpus: number = navigator.hardwareConcurrency,
+): number {
+  const factor = Math.min(4, Math.max(1, (loadavg[0] ?? 0) / Math.max(1, cpus)));
+  return Math.min(max, Math.round(timeoutMs * factor));
+}
 
 /**
  * The QEMU command line: TCG (KVM is not assumed), the architecture's machine
@@ -170,6 +197,7 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
     stderr: "piped",
   }).spawn();
   let timedOut = false;
+  const timeoutMs = loadScaledTimeout(run.timeoutMs, max);
   const timer = setTimeout(() => {
     timedOut = true;
     try {
@@ -177,7 +205,7 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
     } catch {
       // already gone
     }
-  }, run.timeoutMs);
+  }, timeoutMs);
   const [output, status] = await Promise.all([child.output(), child.status]).finally(() =>
     clearTimeout(timer)
   );
@@ -187,6 +215,7 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
     code: status.signal === null ? status.code : null,
     timedOut,
     durationMs,
+    timeoutMs,
     console: await readText(run.consoleLog),
     results: await readText(run.resultsLog),
     qemuOutput: dec.decode(output.stdout) + dec.decode(output.stderr),

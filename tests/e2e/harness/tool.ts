@@ -4,11 +4,14 @@
  * - default: `deno bundle` of main.ts (the `bundle` task of deno.json, with the
  *   output redirected), run in the guest by the `deno` binary behind a
  *   `/sbin/kexec` launcher script;
- * - with `DENORT_BIN` set: `deno compile` (the `compile` task, same flags and
- *   permissions as shipped), and `/sbin/kexec` is that binary.
+ * - with `DENORT_BIN` set: `deno compile` with the arguments of
+ *   scripts/compile.ts (the `compile` task: same flags and permissions as
+ *   shipped), and `/sbin/kexec` is that binary.
  *
  * @module
  */
+
+import { compileArgs } from "../../../scripts/compile.ts";
 
 /** The tool as it goes into the guest. */
 export type ToolBuild =
@@ -98,9 +101,11 @@ export async function buildTool(
   const compiled = denort !== undefined && denort !== "" && !options.bundleOnly;
   const output = compiled ? `${dir}/kexec` : `${dir}/kexec.js`;
   const testOutput = compiled ? `${dir}/kexec-test-corrupt` : `${dir}/kexec-test-corrupt.js`;
-  const args = taskArgs(await task(compiled ? "compile" : "bundle"), output);
+  const args = compiled ? compileArgs(output) : taskArgs(await task("bundle"), output);
   await build(args);
-  await build(withEntry(taskArgs(await task(compiled ? "compile" : "bundle"), testOutput)));
+  await build(
+    withEntry(compiled ? compileArgs(testOutput) : taskArgs(await task("bundle"), testOutput)),
+  );
   return compiled ? { kind: "compiled", binary: output, testBinary: testOutput } : {
     kind: "bundle",
     script: output,

@@ -19,6 +19,8 @@ import {
 } from "../../../lib/memory/memmap.ts";
 import { readMemoryMap } from "../../../lib/memory/source.ts";
 import type { MemoryRange } from "../../../lib/memory/types.ts";
+import { drawMemoryPicture } from "../../../lib/plan/memory_drawing.ts";
+import { layoutFromIomem } from "../../../lib/plan/memory_picture.ts";
 import { PATHS } from "../../../lib/abi.ts";
 import type { System } from "../../../lib/sys/system.ts";
 import { INTERESTING_NUMBERS, mutateNumberText, mutateText } from "../mutate_text.ts";
@@ -58,10 +60,10 @@ function walk(nodes: readonly IomemNode[], visit: (n: IomemNode) => void): void 
   }
 }
 
-/** parseIomem, iomemMemoryMap and findIomem on /proc/iomem text. */
+/** parseIomem, iomemMemoryMap and findIomem on /proc/iomem text, and the --dry-run map of it. */
 export const iomemTarget = defineTarget<string>({
   name: "iomem",
-  entry: "lib/memory/iomem.ts parseIomem (+ iomemMemoryMap, findIomem)",
+  entry: "lib/memory/iomem.ts parseIomem (+ iomemMemoryMap, findIomem, the --dry-run map)",
   seeds: iomemTexts,
   mutate: (rng, seed, seeds) => mutateText(rng, seed, IOMEM_TOKENS, seeds),
   run(text) {
@@ -74,6 +76,10 @@ export const iomemTarget = defineTarget<string>({
     checkRanges(all.toSorted((a, b) => a.start - b.start), "iomem node");
     checkRanges(iomemMemoryMap(tree), "iomem memory map");
     for (const n of findIomem(tree, "Crash kernel")) check(n.name === "Crash kernel", "findIomem");
+    const layout = layoutFromIomem(tree);
+    const drawing = drawMemoryPicture({ ...layout, segments: [], notes: [] });
+    for (const line of drawing) check(line.length <= 80, `map line wider than 80: ${line}`);
+    check(drawing.length > layout.regions.length + layout.areas.length, "a row per range");
   },
 });
 
