@@ -21,9 +21,7 @@ import { PATHS } from "../abi.ts";
 import { helpText, VERSION } from "./help.ts";
 import { type Invocation, noKernelError, parseInvocation, type Step } from "./invocation.ts";
 import { hex } from "../format.ts";
-import { readMemoryLayout } from "./dry_map.ts";
-import { type MemoryPicture, memoryPicture } from "../plan/memory_picture.ts";
-import { drawMemoryPicture } from "../plan/memory_drawing.ts";
+import type { MemoryPicture } from "../plan/memory_picture.ts";
 
 // /proc/cmdline is at most COMMAND_LINE_SIZE (a few KiB on every architecture).
 const PROC_CMDLINE_MAX = 1 << 16;
@@ -193,6 +191,11 @@ async function load(
     : result.locked
     ? "kexec_file_load only: the kernel is locked down, so kexec_load would be refused"
     : `kexec_file_load first; kexec_load only after ${FALLBACK_ERRNOS.map(errnoName).join(", ")}`;
+  // The memory map (and the crash region it reads) only for a dry run.
+  const [{ readMemoryLayout }, { memoryPicture }] = await Promise.all([
+    import("./dry_map.ts"),
+    import("../plan/memory_picture.ts"),
+  ]);
   await printDry(sys, inv, {
     action: "load",
     crash: step.crash,
@@ -272,5 +275,8 @@ async function printDry(
     sys.io.out(planToText(plan));
   }
   const picture = data.memory_map as MemoryPicture | undefined;
-  if (picture) sys.io.out(drawMemoryPicture(picture).join("\n") + "\n");
+  if (picture) {
+    const { drawMemoryPicture } = await import("../plan/memory_drawing.ts");
+    sys.io.out(drawMemoryPicture(picture).join("\n") + "\n");
+  }
 }
