@@ -1,5 +1,5 @@
 /**
- * Benchmarks of the pure core (`deno task bench`): the costs a load adds on
+ * Benchmarks of the pure core (`deno task bench:plan`): the costs a load adds on
  * top of the kernel's own work. Timings are printed by Deno.bench, never
  * asserted in tests.
  */
@@ -55,7 +55,7 @@ Deno.bench("parse argv (systemd's kexec --load … invocation)", { group: "parse
     "root=/dev/vda1 ro quiet",
     "--initrd",
     "/boot/initrd.img",
-  ]);
+  ], "x86_64");
 });
 
 Deno.bench("parse /proc/iomem (QEMU guest)", { group: "parse" }, () => {

@@ -242,16 +242,16 @@ export interface JumpBackPlan {
  *   "/sys/kernel/kexec_loaded": "0\n",
  *   "/proc/iomem": "00001000-0009fbff : System RAM\n50000000-6fffffff : System RAM\n",
  * });
- * const plan = loadJumpBackHelper(sys, { entry: 0x4ffe3c5a }, silentReporter);
+ * const plan = await loadJumpBackHelper(sys, { entry: 0x4ffe3c5a }, silentReporter);
  * const [call] = sys.callsOf("kexec_load");
  * if (plan.flags !== 0x3e0002 || call.entry !== BigInt(plan.segments[0].mem)) throw new Error();
  * ```
  */
-export function loadJumpBackHelper(
+export async function loadJumpBackHelper(
   sys: System,
   req: { readonly entry?: number; readonly dryRun?: boolean },
   rep: Reporter,
-): JumpBackPlan {
+): Promise<JumpBackPlan> {
   const jump = kexecJumpOf(architecture(sys.arch));
   const entry = req.entry ?? jumpBackEntryFromCmdline(sys.readText(PATHS.procCmdline));
   if (entry === undefined) {
@@ -271,7 +271,7 @@ export function loadJumpBackHelper(
     );
   }
   const flags = KEXEC_PRESERVE_CONTEXT | hostArchAbi(sys.arch).kexecArch;
-  const helper = jump.planJumpBackHelper({
+  const helper = await jump.planJumpBackHelper({
     entry,
     ram: runningKernelRam(sys),
     pageSize: sys.pageSize,

@@ -14,14 +14,12 @@ import { type HostFacts, lockedDown, parseFlag, readHostFacts } from "./facts.ts
 import { kernelForFileLoad, type LoadInputs, prepareLoadInputs } from "./image/load_inputs.ts";
 import { MemfdImageStore } from "./image/store.ts";
 import { requireFitsCrashRegion } from "./plan/crash_fit.ts";
-import { crashNotReserved } from "./crash/region.ts";
 import { describeFileFlags, planFileLoad } from "./plan/file_load.ts";
 import { segmentTable } from "./plan/segment_table.ts";
 import { validateSegmentPlan } from "./plan/validate.ts";
 import type { FileLoadPlan, LoadPlan, SegmentLoadPlan, SyscallMode } from "./plan/types.ts";
 import { cmdlineTooLong } from "./arch/check.ts";
 import { architecture, type KernelFormat } from "./arch/mod.ts";
-import { checkPreserveContext, kexecJumpOf } from "./kjump.ts";
 import { fileDebugUnderLimit, lastLoadSpent, loadsLeft } from "./load_limits.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
@@ -149,11 +147,14 @@ export async function loadKernel(
   rep: Reporter,
 ): Promise<LoadResult> {
   const arch = architecture(sys.arch);
-  if (req.preserveContext) kexecJumpOf(arch); // before any file is opened
+  // Kexec jump's checks are imported only for a load that asks for it.
+  const kjump = req.preserveContext ? await import("./kjump.ts") : undefined;
+  kjump?.kexecJumpOf(arch); // before any file is opened
   const facts = readHostFacts(sys);
   if (req.crash && facts.crashSize === 0) {
     // Both syscalls would fail with a bare EADDRNOTAVAIL after freeing nothing;
     // say what is missing instead, as kexec-tools' main() does.
+    const { crashNotReserved } = await import("./crash/region.ts");
     throw crashNotReserved(`${PATHS.kexecCrashSize} is 0`);
   }
   const opened: OpenedFile[] = [];
@@ -178,7 +179,7 @@ export async function loadKernel(
     }
 
     const cmdlineLength = encodeRaw(cmdline).length;
-    const check = resolved.format.check({
+    const check = await resolved.format.check({
       bytes: kernelBytes,
       path: req.kernel,
       cmdlineLength,
@@ -275,12 +276,12 @@ export async function loadKernel(
     // Kexec jump: an architecture that has it, CONFIG_KEXEC_JUMP (not asked
     // under a load limit), and a window clear of this kernel's RAM (whose
     // size the half-of-RAM limit counts).
-    const preserve = req.preserveContext ? checkPreserveContext(sys, req, rep) : undefined;
+    const preserve = kjump?.checkPreserveContext(sys, req, rep);
     // In auto mode the segment plan is built only when it is needed (after a
     // fallback-class errno) or to show it in a dry run.
-    const segmentPlan = (): SegmentLoadPlan => {
+    const segmentPlan = async (): Promise<SegmentLoadPlan> => {
       const initrdBytes = initrd === null ? null : sys.mapFile(initrd);
-      const plan = resolved.format.planSegments(sys, {
+      const plan = await resolved.format.planSegments(sys, {
         kernelPath: req.kernel,
         kernel: kernelBytes,
         initrd: initrdBytes,
@@ -307,7 +308,7 @@ export async function loadKernel(
     if (req.dryRun) {
       if (useLoad) {
         try {
-          plans.push(segmentPlan());
+          plans.push(await segmentPlan());
         } catch (e) {
           if (!useFile) throw e;
           // A fallback that could not be planned is part of the answer, not an error.
@@ -350,7 +351,7 @@ export async function loadKernel(
       );
     }
 
-    const plan = segmentPlan();
+    const plan = await segmentPlan();
     plans.push(plan);
     const errno = callSegments(sys, plan, attempts, rep);
     if (errno === 0) {

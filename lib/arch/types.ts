@@ -5,6 +5,11 @@
  * kernel's own `struct kexec_file_ops` (include/linux/kexec.h): one table per
  * format per architecture, probed in order.
  *
+ * A format is a light descriptor: its probe and checks read a header; the
+ * planner behind {@link KernelFormat.planSegments} (boot parameters,
+ * purgatory, digests, device trees, crash headers) is imported only when a
+ * kexec_load is planned, so commands that never plan one never load it.
+ *
  * @module
  */
 
@@ -100,9 +105,10 @@ export interface KernelFormat {
   describe(bytes: Uint8Array): string;
   /**
    * Checks made before any system call (header sanity, command line limits);
-   * throws a KexecError naming the file when the image cannot be booted.
+   * rejects with a KexecError naming the file when the image cannot be
+   * booted. Asynchronous so that a format may import a heavier reader first.
    */
-  check(input: ImageCheckInput): ImageCheck;
+  check(input: ImageCheckInput): Promise<ImageCheck>;
   /**
    * True when kexec_file_load takes this format; otherwise why it does not
    * (auto mode then goes straight to kexec_load).
@@ -115,8 +121,11 @@ export interface KernelFormat {
    * replace the running one (kexec_load only: kexec_file_load builds its own).
    */
   readonly deviceTree?: true;
-  /** Reads what the plan needs through `sys` and plans a kexec_load (pure planners inside). */
-  planSegments(sys: System, input: SegmentLoadInput): SegmentLoadPlan;
+  /**
+   * Reads what the plan needs through `sys` and plans a kexec_load (pure
+   * planners inside, imported on the first call).
+   */
+  planSegments(sys: System, input: SegmentLoadInput): Promise<SegmentLoadPlan>;
 }
 
 /** What planning a jump-back helper needs. */
@@ -145,8 +154,8 @@ export interface JumpBackHelperPlan {
  * ({@link SegmentLoadInput.preserveContext}); this is the way back.
  */
 export interface KexecJump {
-  /** The image a kjumped kernel loads so that its `kexec -e` returns. */
-  planJumpBackHelper(input: JumpBackHelperInput): JumpBackHelperPlan;
+  /** The image a kjumped kernel loads so that its `kexec -e` returns (imported on first use). */
+  planJumpBackHelper(input: JumpBackHelperInput): Promise<JumpBackHelperPlan>;
 }
 
 /** An architecture whose Linux has no kexec jump, and why (one line for a refusal). */

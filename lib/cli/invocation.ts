@@ -20,7 +20,7 @@
 import type { Arch } from "../abi.ts";
 import { architecture } from "../arch/mod.ts";
 import { ExitCode, KexecError, usageError } from "../errors.ts";
-import { parseExtraFile } from "../initramfs/compose.ts";
+import { parseExtraFile } from "../initramfs/extra_file.ts";
 import { checkType, compatOption } from "./arch_options.ts";
 import { scanArgs, type ScanResult } from "./getopt.ts";
 import { UNSUPPORTED_REASONS } from "./options.ts";

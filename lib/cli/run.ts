@@ -4,29 +4,24 @@
  * → jump-back helper) and the first failure ends the run. Every error is
  * caught here and printed as one line; `main.ts` only passes argv and exits.
  *
+ * Each action imports what it needs when it runs (load, unload, status,
+ * exec, the jump-back helper, the dry-run renderer): `--version`, `--help`
+ * and `-S` never load a planner, and nothing that an action does not use is
+ * parsed at all.
+ *
  * @module
  */
 
-import { resolveCmdline } from "../cmdline.ts";
-import { crashNotReserved } from "../crash/region.ts";
 import { ExitCode, formatError, KexecError } from "../errors.ts";
-import { execKernel } from "../exec.ts";
 import { readHostFacts } from "../facts.ts";
-import { FALLBACK_ERRNOS, loadKernel } from "../load.ts";
 import { type Reporter, stderrReporter } from "../report.ts";
-import { formatStatus, readStatus, statusExitCode } from "../status.ts";
 import { errnoName } from "../sys/errno.ts";
 import type { System } from "../sys/system.ts";
-import { unloadKernel } from "../unload.ts";
 import { PATHS } from "../abi.ts";
 import { helpText, VERSION } from "./help.ts";
 import { type Invocation, noKernelError, parseInvocation, type Step } from "./invocation.ts";
-import { describeSegmentFlags, planToJson, planToText } from "./render.ts";
-import { loadJumpBackHelper } from "../kjump.ts";
 import { hex } from "../format.ts";
-import { readMemoryLayout } from "./dry_map.ts";
-import { type MemoryPicture, memoryPicture } from "../plan/memory_picture.ts";
-import { drawMemoryPicture } from "../plan/memory_drawing.ts";
+import type { MemoryPicture } from "../plan/memory_picture.ts";
 
 // /proc/cmdline is at most COMMAND_LINE_SIZE (a few KiB on every architecture).
 const PROC_CMDLINE_MAX = 1 << 16;
@@ -67,7 +62,7 @@ async function run(inv: Invocation, sys: System): Promise<number> {
       return ExitCode.OK;
   }
   for (const w of inv.warnings) rep.warn(w);
-  if (inv.missingKernel) refuseMissingKernel(inv, sys);
+  if (inv.missingKernel) await refuseMissingKernel(inv, sys);
   for (const [i, step] of inv.steps.entries()) {
     const afterLoad = inv.steps.slice(0, i).some((s) => s.kind === "load");
     const code = await runStep(step, inv, sys, rep, afterLoad);
@@ -78,9 +73,10 @@ async function run(inv: Invocation, sys: System): Promise<number> {
 
 // kexec-tools checks the crash region first, and fails only when it reaches
 // the load; here a kernel-less command line changes nothing at all.
-function refuseMissingKernel(inv: Invocation, sys: System): never {
+async function refuseMissingKernel(inv: Invocation, sys: System): Promise<never> {
   const load = inv.steps.find((s) => s.kind === "load");
   if (load?.kind === "load" && load.crash && readHostFacts(sys).crashSize === 0) {
+    const { crashNotReserved } = await import("../crash/region.ts");
     throw crashNotReserved(`${PATHS.kexecCrashSize} is 0`);
   }
   throw noKernelError();
@@ -96,17 +92,19 @@ async function runStep(
 ): Promise<number | undefined> {
   switch (step.kind) {
     case "status": {
+      const { formatStatus, readStatus, statusExitCode } = await import("../status.ts");
       const report = readStatus(sys, step.image);
       sys.io.out(inv.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
       return statusExitCode(report);
     }
     case "unload": {
+      const { unloadKernel } = await import("../unload.ts");
       const steps = unloadKernel(sys, {
         crash: step.crash,
         syscall: inv.syscall,
         dryRun: inv.dryRun,
       }, rep);
-      if (inv.dryRun) printDry(sys, inv, { action: "unload", crash: step.crash, steps });
+      if (inv.dryRun) await printDry(sys, inv, { action: "unload", crash: step.crash, steps });
       return undefined;
     }
     case "load":
@@ -119,9 +117,11 @@ async function runStep(
       await exec(inv, step, sys, rep, afterLoad);
       return undefined;
     case "jump-back-helper": {
-      const plan = loadJumpBackHelper(sys, { entry: inv.entry, dryRun: inv.dryRun }, rep);
+      const { loadJumpBackHelper } = await import("../kjump.ts");
+      const plan = await loadJumpBackHelper(sys, { entry: inv.entry, dryRun: inv.dryRun }, rep);
       if (inv.dryRun) {
-        printDry(sys, inv, {
+        const { describeSegmentFlags } = await import("./render.ts");
+        await printDry(sys, inv, {
           action: "jump-back-helper",
           jump_back_entry: plan.jumpBackEntry,
           entry: plan.entry,
@@ -147,6 +147,10 @@ async function load(
   sys: System,
   rep: Reporter,
 ): Promise<void> {
+  const [{ resolveCmdline }, { FALLBACK_ERRNOS, loadKernel }] = await Promise.all([
+    import("../cmdline.ts"),
+    import("../load.ts"),
+  ]);
   // No --append, --command-line or --reuse-cmdline: the image's embedded line, if any.
   const given = inv.commandLine !== undefined || inv.reuseCmdline;
   const cmdline = given
@@ -187,7 +191,12 @@ async function load(
     : result.locked
     ? "kexec_file_load only: the kernel is locked down, so kexec_load would be refused"
     : `kexec_file_load first; kexec_load only after ${FALLBACK_ERRNOS.map(errnoName).join(", ")}`;
-  printDry(sys, inv, {
+  // The memory map (and the crash region it reads) only for a dry run.
+  const [{ readMemoryLayout }, { memoryPicture }] = await Promise.all([
+    import("./dry_map.ts"),
+    import("../plan/memory_picture.ts"),
+  ]);
+  await printDry(sys, inv, {
     action: "load",
     crash: step.crash,
     mode: inv.syscall,
@@ -204,6 +213,7 @@ async function exec(
   rep: Reporter,
   afterLoad: boolean,
 ): Promise<void> {
+  const { execKernel } = await import("../exec.ts");
   const steps = await execKernel(sys, {
     noSync: !step.sync,
     noIfdown: !step.ifdown,
@@ -211,10 +221,15 @@ async function exec(
     dryRun: inv.dryRun,
     afterLoad,
   }, rep);
-  if (inv.dryRun) printDry(sys, inv, { action: "exec", steps });
+  if (inv.dryRun) await printDry(sys, inv, { action: "exec", steps });
 }
 
-function printDry(sys: System, inv: Invocation, data: Record<string, unknown>): void {
+async function printDry(
+  sys: System,
+  inv: Invocation,
+  data: Record<string, unknown>,
+): Promise<void> {
+  const { planToJson, planToText } = await import("./render.ts");
   if (inv.json) {
     const plans = data.plans as Parameters<typeof planToJson>[0][] | undefined;
     const json = plans ? { ...data, plans: plans.map(planToJson) } : data;
@@ -260,5 +275,8 @@ function printDry(sys: System, inv: Invocation, data: Record<string, unknown>): 
     sys.io.out(planToText(plan));
   }
   const picture = data.memory_map as MemoryPicture | undefined;
-  if (picture) sys.io.out(drawMemoryPicture(picture).join("\n") + "\n");
+  if (picture) {
+    const { drawMemoryPicture } = await import("../plan/memory_drawing.ts");
+    sys.io.out(drawMemoryPicture(picture).join("\n") + "\n");
+  }
 }

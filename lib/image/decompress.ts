@@ -16,11 +16,19 @@
  * @module
  */
 
-import { once } from "node:events";
-import { createGunzip, createZstdDecompress } from "node:zlib";
 import { KexecError } from "../errors.ts";
 import { size } from "../format.ts";
 import type { CompressedPayload, ImageSink } from "./types.ts";
+
+// Imported at evaluation, not as static import declarations: deno bundle
+// hoists static imports of built-in modules to the top of its one-file
+// output, where every command would pay for them. This module itself is
+// imported only when a compressed layer is met (registry.ts).
+const [{ EventEmitter }, { createGunzip, createZstdDecompress }] = await Promise.all([
+  import("node:events"),
+  import("node:zlib"),
+]);
+const once = EventEmitter.once;
 
 /** Bytes handed to the decompressor at a time. */
 const INPUT_CHUNK = 1 << 20;

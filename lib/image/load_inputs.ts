@@ -11,13 +11,7 @@
 import { decodeRaw } from "../raw_text.ts";
 import type { Architecture } from "../arch/mod.ts";
 import { size } from "../format.ts";
-import {
-  alignPart,
-  type ExtraFile,
-  type InitrdPart,
-  writeExtraFiles,
-  writeInitrdParts,
-} from "../initramfs/compose.ts";
+import type { ExtraFile, InitrdPart } from "../initramfs/compose.ts";
 import type { OpenedFile, System } from "../sys/system.ts";
 import { type ResolvedKernel, resolveKernel } from "./registry.ts";
 import type { MemfdImageStore } from "./store.ts";
@@ -139,6 +133,8 @@ export async function prepareLoadInputs(
       warnings,
     };
   }
+  // The newc writer is imported only when parts are composed.
+  const { alignPart, writeExtraFiles, writeInitrdParts } = await import("../initramfs/compose.ts");
   const writer = sys.createMemfd("kexec-initrd");
   let initrd: OpenedFile;
   const lines: string[] = [];

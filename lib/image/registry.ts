@@ -15,7 +15,6 @@ import {
 import { ExitCode, KexecError } from "../errors.ts";
 import { size } from "../format.ts";
 import { GZIP, XZ, ZSTD } from "./compressed.ts";
-import { inflate } from "./decompress.ts";
 import { compressionOf, describeContent } from "./magic.ts";
 import type {
   CompressedPayload,
@@ -188,6 +187,8 @@ async function inflateLayer(
   path: string,
   options: UnwrapOptions,
 ): Promise<Uint8Array> {
+  // The decompressors (node:zlib, the xz decoder) are imported only when a layer is compressed.
+  const { inflate } = await import("./decompress.ts");
   const sink = store.create(sinkName);
   try {
     await inflate(payload, sink, { limit: options.maxImageBytes, what: `kernel ${path}` });

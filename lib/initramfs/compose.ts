@@ -19,6 +19,8 @@
 import type { MemfdWriter, OpenedFile } from "../sys/system.ts";
 import { NewcEncoder, newcPadding } from "./cpio.ts";
 
+export { parseExtraFile } from "./extra_file.ts";
+
 /** Parts are aligned to this many bytes (buffer-format.rst). */
 export const INITRD_PART_ALIGN = 4;
 
@@ -33,27 +35,6 @@ export interface ExtraFile {
   readonly file: OpenedFile;
   /** Its path in the new kernel's initramfs. */
   readonly guest: string;
-}
-
-/**
- * Parses `--extra-file HOST[:GUEST]`: GUEST is the text after the last ":"
- * when it is an absolute path; otherwise the whole value is HOST and the file
- * keeps its path.
- *
- * @example
- * ```ts
- * import { parseExtraFile } from "./compose.ts";
- * const a = parseExtraFile("/root/.ssh/id.pub:/etc/ssh/keys/root");
- * if (a.host !== "/root/.ssh/id.pub" || a.guest !== "/etc/ssh/keys/root") throw new Error();
- * if (parseExtraFile("/etc/hostname").guest !== "/etc/hostname") throw new Error();
- * ```
- */
-export function parseExtraFile(value: string): { host: string; guest: string } {
-  const colon = value.lastIndexOf(":");
-  if (colon > 0 && value[colon + 1] === "/") {
-    return { host: value.slice(0, colon), guest: value.slice(colon + 1) };
-  }
-  return { host: value, guest: value };
 }
 
 /**

@@ -2,7 +2,8 @@
  * The arm64 `Image` format (Documentation/arch/arm64/booting.rst, "Call the
  * kernel image"): a 64-byte header with the magic "ARM\x64" at 0x38, checked
  * before any system call (endianness, page size, image_size), booted by
- * kexec_load through plan_load.ts or handed whole to kexec_file_load.
+ * kexec_load through plan_load.ts (imported when a load is planned) or
+ * handed whole to kexec_file_load.
  *
  * @module
  */
@@ -10,14 +11,13 @@
 import { KexecError } from "../../errors.ts";
 import type { ImageCheck, ImageCheckInput, KernelFormat } from "../types.ts";
 import {
+  ARM64_COMMAND_LINE_SIZE,
   ARM64_IMAGE_HEADER,
   ARM64_IMAGE_MAGIC,
   describeArm64ImageHeader,
   pageSizeName,
   parseArm64ImageHeader,
 } from "./image_header.ts";
-import { ARM64_COMMAND_LINE_SIZE } from "./plan_image.ts";
-import { planArm64ImageLoad } from "./plan_load.ts";
 
 /**
  * Whether `bytes` start with an arm64 Image header.
@@ -117,8 +117,9 @@ export const ARM64_IMAGE: KernelFormat = {
       return "arm64 Image";
     }
   },
-  check: checkArm64Image,
+  check: (input) => Promise.resolve(checkArm64Image(input)),
   fileLoad: true,
   deviceTree: true,
-  planSegments: planArm64ImageLoad,
+  planSegments: async (sys, input) =>
+    (await import("./plan_load.ts")).planArm64ImageLoad(sys, input),
 };

@@ -43,6 +43,9 @@ export const ARM64_IMAGE_BASE_ALIGN = 0x200000;
  */
 export const ARM64_IMAGE_SIZE_MAX = 2 ** 32;
 
+/** arch/arm64/include/uapi/asm/setup.h COMMAND_LINE_SIZE, the NUL included. */
+export const ARM64_COMMAND_LINE_SIZE = 2048;
+
 // arch/arm64/include/asm/image.h: ARM64_IMAGE_FLAG_{BE,PAGE_SIZE,PHYS_BASE}_{SHIFT,MASK}.
 const FLAG_BE_SHIFT = 0n;
 const FLAG_PAGE_SIZE_SHIFT = 1n;

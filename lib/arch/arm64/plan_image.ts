@@ -27,7 +27,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { KEXEC_ARCH_MASK } from "../../abi.ts";
 import { cmdlineBytes } from "../../cmdline.ts";
 import { KexecError } from "../../errors.ts";
@@ -38,9 +37,11 @@ import { type AddressBound, alignDown, SegmentAllocator } from "../../memory/all
 import { formatRange } from "../../memory/memmap.ts";
 import type { MemoryRange } from "../../memory/types.ts";
 import { segmentTableLines } from "../../plan/segment_table.ts";
+import { sha256 } from "../../plan/sha256.ts";
 import type { Segment, SegmentLoadPlan } from "../../plan/types.ts";
 import { ARM64_ABI } from "./abi.ts";
 import {
+  ARM64_COMMAND_LINE_SIZE,
   ARM64_IMAGE_BASE_ALIGN,
   type Arm64ImageHeader,
   describeArm64ImageHeader,
@@ -48,8 +49,7 @@ import {
 } from "./image_header.ts";
 import { ARM64_PURGATORY_SIZE, buildArm64Purgatory, type PurgatoryRegion } from "./purgatory.ts";
 
-/** arch/arm64/include/uapi/asm/setup.h COMMAND_LINE_SIZE, the NUL included. */
-export const ARM64_COMMAND_LINE_SIZE = 2048;
+export { ARM64_COMMAND_LINE_SIZE } from "./image_header.ts";
 /** booting.rst: the device tree "must not exceed 2 megabytes in size". */
 export const ARM64_DTB_MAX_SIZE = 0x200000;
 /** Alignment of the device tree: a 2 MiB block of its own (machine_kexec_file.c, SZ_2M). */
@@ -101,8 +101,6 @@ export interface Arm64PlanInput {
   /** Set for a crash load. */
   readonly crash?: Arm64CrashSegments;
 }
-
-const sha256 = (bytes: Uint8Array) => new Uint8Array(createHash("sha256").update(bytes).digest());
 
 /**
  * Plans the load. Throws a {@link KexecError} for an Image that cannot be

@@ -21,7 +21,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { KEXEC_ARCH_MASK, KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT } from "../../abi.ts";
 import { X86_64_ABI } from "./abi.ts";
 import { KexecError } from "../../errors.ts";
@@ -37,6 +36,7 @@ import { hex } from "../../format.ts";
 import { formatRange, ramRanges, totalBytes } from "../../memory/memmap.ts";
 import type { MemoryRange } from "../../memory/types.ts";
 import { segmentTableLines } from "../../plan/segment_table.ts";
+import { sha256 } from "../../plan/sha256.ts";
 import type { Segment, SegmentLoadPlan } from "../../plan/types.ts";
 import { BOOT_PARAMS, buildBootParams } from "./boot_params.ts";
 import { bzImageKernel, canLoadAbove4G, FLOOR_1MIB, type X86KernelImage } from "./kernel_image.ts";
@@ -545,10 +545,6 @@ function checkHalfOfRam(
       { hint: "use a smaller initrd" },
     );
   }
-}
-
-function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(bytes).digest());
 }
 
 function setupDataName(type: number): string {

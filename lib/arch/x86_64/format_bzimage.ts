@@ -8,7 +8,6 @@
  */
 
 import type { ImageCheck, ImageCheckInput, KernelFormat } from "../types.ts";
-import { planX86Load } from "./plan_load.ts";
 import { formatProtocol, hasSetupHeader, parseSetupHeader, XLF } from "./setup_header.ts";
 
 /**
@@ -80,7 +79,7 @@ export const BZIMAGE: KernelFormat = {
   typeNames: ["bzImage64", "bzImage"],
   probe: hasSetupHeader,
   describe: () => "x86 bzImage",
-  check: checkBzImage,
+  check: (input) => Promise.resolve(checkBzImage(input)),
   fileLoad: true,
-  planSegments: (sys, input) => planX86Load(sys, input),
+  planSegments: async (sys, input) => (await import("./plan_load.ts")).planX86Load(sys, input),
 };

@@ -13,7 +13,7 @@ import { SegmentAllocator } from "../../memory/allocator.ts";
 import { formatRange, ramRanges } from "../../memory/memmap.ts";
 import type { MemoryRange } from "../../memory/types.ts";
 import { decodeBlobHex } from "../purgatory_regions.ts";
-import type { JumpBackHelperInput, JumpBackHelperPlan, KexecJump } from "../types.ts";
+import type { JumpBackHelperInput, JumpBackHelperPlan } from "../types.ts";
 import * as blob from "./jump_back_blob.ts";
 
 /** Bytes the helper's segment occupies: its page and the spare table pages. */
@@ -115,15 +115,3 @@ export function planJumpBackHelper(input: JumpBackHelperInput): JumpBackHelperPl
     ],
   };
 }
-
-/**
- * Kexec jump on x86_64 (CONFIG_KEXEC_JUMP: ARCH_SUPPORTS_KEXEC_JUMP in
- * arch/x86/Kconfig).
- *
- * @example
- * ```ts
- * import { X86_64_KEXEC_JUMP } from "./jump_back.ts";
- * if (typeof X86_64_KEXEC_JUMP.planJumpBackHelper !== "function") throw new Error();
- * ```
- */
-export const X86_64_KEXEC_JUMP: KexecJump = { planJumpBackHelper };

@@ -11,7 +11,7 @@
 
 import { hex } from "../../format.ts";
 import type { AddressBound, PlacementRequest } from "../../memory/allocator.ts";
-import { alignUp } from "../../memory/allocator.ts";
+import { alignUp } from "../../memory/align.ts";
 import { formatProtocol, parseSetupHeader, type SetupHeader, XLF } from "./setup_header.ts";
 
 /** Offset of the 64-bit entry point from the protected-mode load address (boot.rst). */

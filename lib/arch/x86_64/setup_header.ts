@@ -10,7 +10,7 @@
  */
 
 import { KexecError } from "../../errors.ts";
-import { isPowerOfTwo } from "../../memory/allocator.ts";
+import { isPowerOfTwo } from "../../memory/align.ts";
 import { hex } from "../../format.ts";
 
 /**

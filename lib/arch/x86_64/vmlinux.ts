@@ -19,14 +19,13 @@
  */
 
 import { KexecError } from "../../errors.ts";
-import { EM_X86_64 } from "../../elf/dynamic.ts";
+import { X86_64_ABI } from "./abi.ts";
 import { type ElfExecutable, isElf64For, readElfExecutable } from "../../elf/exec.ts";
 import { ET_EXEC } from "../../elf/exec.ts";
 import { hex } from "../../format.ts";
-import { alignUp } from "../../memory/allocator.ts";
+import { alignUp } from "../../memory/align.ts";
 import type { ImageCheck, ImageCheckInput, KernelFormat } from "../types.ts";
 import { FLOOR_1MIB, type KernelPiece, type X86KernelImage } from "./kernel_image.ts";
-import { planX86Load } from "./plan_load.ts";
 import { LOADFLAGS, SETUP_HEADER, SETUP_MAGIC, type SetupHeader, XLF } from "./setup_header.ts";
 
 /** COMMAND_LINE_SIZE of x86 (arch/x86/include/asm/setup.h); the header says one less. */
@@ -61,7 +60,7 @@ interface VmlinuxLayout {
 
 function layout(bytes: Uint8Array, path: string): VmlinuxLayout {
   const elf = readElfExecutable(bytes, `kernel ${path}`);
-  if (elf.machine !== EM_X86_64 || elf.type !== ET_EXEC) {
+  if (elf.machine !== X86_64_ABI.elfMachine || elf.type !== ET_EXEC) {
     throw fail(path, `is not an x86_64 executable (e_machine ${elf.machine}, e_type ${elf.type})`);
   }
   const loads = elf.loads.filter((l) => l.memsz > 0).sort((a, b) => a.paddr - b.paddr);
@@ -268,11 +267,16 @@ export function checkVmlinux(input: ImageCheckInput): ImageCheck {
 export const VMLINUX: KernelFormat = {
   name: "ELF vmlinux",
   typeNames: ["elf-x86_64"],
-  probe: (bytes) => isElf64For(bytes, EM_X86_64) && (bytes[0x10] | bytes[0x11] << 8) === ET_EXEC,
+  probe: (bytes) =>
+    isElf64For(bytes, X86_64_ABI.elfMachine) && (bytes[0x10] | bytes[0x11] << 8) === ET_EXEC,
   describe: () => "x86_64 ELF vmlinux",
-  check: checkVmlinux,
+  check: (input) => Promise.resolve(checkVmlinux(input)),
   fileLoad: "it is an ELF vmlinux, and the kernel's x86_64 file loader takes only bzImages " +
     "(arch/x86/kernel/kexec-bzimage64.c is its only kexec_file_ops)",
-  planSegments: (sys, input) =>
-    planX86Load(sys, input, vmlinuxKernel(input.kernel, input.kernelPath, input.crash)),
+  planSegments: async (sys, input) =>
+    (await import("./plan_load.ts")).planX86Load(
+      sys,
+      input,
+      vmlinuxKernel(input.kernel, input.kernelPath, input.crash),
+    ),
 };

@@ -19,32 +19,24 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { X86_64_ABI } from "../abi.ts";
-import { KexecError } from "../../../errors.ts";
 import { hex } from "../../../format.ts";
 import { type AddressBound, alignUp, SegmentAllocator } from "../../../memory/allocator.ts";
 import { formatRange } from "../../../memory/memmap.ts";
 import type { MemoryRange } from "../../../memory/types.ts";
 import { segmentTableLines } from "../../../plan/segment_table.ts";
+import { sha256 } from "../../../plan/sha256.ts";
 import type { Segment, SegmentLoadPlan } from "../../../plan/types.ts";
 import { buildPurgatory, PURGATORY_SIZE } from "../purgatory.ts";
 import { buildMultibootEntry, MULTIBOOT_ENTRY_SIZE } from "./entry.ts";
-import { MULTIBOOT_BOOTLOADER_MAGIC, parseMultiboot1Header } from "./header1.ts";
-import { MULTIBOOT2_BOOTLOADER_MAGIC, parseMultiboot2Header } from "./header2.ts";
-import { type KernelLayout, layoutFromAddressFields, layoutFromElf } from "./image.ts";
+import { readMultibootKernel } from "./kernel.ts";
 import { buildMultiboot1Info, multiboot1InfoSize, type MultibootModuleInfo } from "./info1.ts";
-import {
-  buildMultiboot2Info,
-  checkInformationRequests,
-  type EfiSystemTable,
-  MB2_TAG,
-  multiboot2InfoSize,
-} from "./info2.ts";
+import { buildMultiboot2Info, type EfiSystemTable, multiboot2InfoSize } from "./info2.ts";
 import { basicMemory, multibootMemoryMap } from "./memory.ts";
 import { placeKernel } from "./place_kernel.ts";
-import type { Mb2Relocatable } from "./header2.ts";
 import type { KernelModule } from "../../types.ts";
+
+export { type MultibootKernel, readMultibootKernel } from "./kernel.ts";
 
 /** The name this loader gives itself in the boot information. */
 export const MULTIBOOT_BOOT_LOADER_NAME = "kexec (Deno)";
@@ -79,82 +71,6 @@ const BELOW_4GIB: AddressBound = {
   address: 2 ** 32,
   reason: "4 GiB: Multiboot addresses are 32-bit",
 };
-
-/** What {@link readMultibootKernel} found in a kernel. */
-export interface MultibootKernel {
-  /** EAX at entry for this version. */
-  readonly magic: number;
-  /** Where its bytes go, at its link addresses. */
-  readonly layout: KernelLayout;
-  /** Multiboot2's relocatable tag, if any. */
-  readonly relocatable?: Mb2Relocatable;
-  /** It asks for an EFI system table (Multiboot2 information type 11 or 12). */
-  readonly wantsEfi: boolean;
-  /** Lines for -d and --dry-run. */
-  readonly notes: readonly string[];
-}
-
-/**
- * Reads the header and layout of a Multiboot (`version` 1) or Multiboot2
- * kernel; throws a KexecError naming the file for anything the planner would
- * refuse in them. `haveEfi` says whether an EFI system table can be passed.
- *
- * @example
- * ```ts
- * import { readMultibootKernel } from "./plan.ts";
- * let message = "";
- * try { readMultibootKernel(new Uint8Array(64), "k", 2, false); } catch (e) {
- *   message = (e as Error).message;
- * }
- * if (!message.includes("no Multiboot2 header")) throw new Error(message);
- * ```
- */
-export function readMultibootKernel(
-  kernel: Uint8Array,
-  path: string,
-  version: 1 | 2,
-  haveEfi: boolean,
-): MultibootKernel {
-  if (version === 1) {
-    const h = parseMultiboot1Header(kernel, path);
-    const layout = h.addresses
-      ? layoutFromAddressFields(kernel, path, h.offset, h.addresses, h.addresses.entryAddr)
-      : layoutFromElf(kernel, path);
-    return {
-      magic: MULTIBOOT_BOOTLOADER_MAGIC,
-      layout,
-      wantsEfi: false,
-      notes: [`Multiboot header at ${hex(h.offset)}, flags ${hex(h.flags)}`],
-    };
-  }
-  const h = parseMultiboot2Header(kernel, path);
-  let layout: KernelLayout;
-  if (h.addresses) {
-    if (h.entryAddr === undefined) {
-      throw new KexecError(
-        `kernel ${path}: its Multiboot2 header has an address tag but no entry address tag`,
-        { hint: "a non-ELF Multiboot2 image needs both (specification 3.1.5, 3.1.6)" },
-      );
-    }
-    layout = layoutFromAddressFields(kernel, path, h.offset, h.addresses, h.entryAddr);
-  } else {
-    layout = layoutFromElf(kernel, path, h.entryAddr);
-  }
-  const notes = [
-    `Multiboot2 header at ${hex(h.offset)}; information requested: ` +
-    (h.requests.map((r) => `${r.type}${r.required ? "" : "?"}`).join(", ") || "none"),
-    ...checkInformationRequests(h.requests, path, haveEfi),
-  ];
-  if (h.ignored.length) notes.push(`optional header tags not honoured: ${h.ignored.join(", ")}`);
-  const wantsEfi = h.requests.some((r) => r.type === MB2_TAG.EFI32 || r.type === MB2_TAG.EFI64);
-  return {
-    magic: MULTIBOOT2_BOOTLOADER_MAGIC,
-    layout,
-    relocatable: h.relocatable,
-    wantsEfi,
-    notes,
-  };
-}
 
 /**
  * Plans the kexec_load of a Multiboot or Multiboot2 kernel with its modules.
@@ -289,7 +205,7 @@ export function planMultiboot(input: MultibootPlanInput): SegmentLoadPlan {
     ? segments.filter((s) => s.buf.length > 0).map((s) => ({
       mem: s.mem,
       len: s.buf.length,
-      sha256: new Uint8Array(createHash("sha256").update(s.buf).digest()),
+      sha256: sha256(s.buf),
     }))
     : [];
   const stackPage = input.verify ? infoPlace.end - PURGATORY_SIZE : undefined;
