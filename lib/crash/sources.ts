@@ -4,8 +4,9 @@
  * Documentation/filesystems/proc.rst): the possible CPUs and their crash note
  * buffers, the VMCOREINFO note, `_text`/`_stext`/`_end` from /proc/kallsyms,
  * the program headers of /proc/kcore and the /proc/iomem tree. Each text
- * format has a pure parser; {@link readCrashSources} is the only function that
- * touches the machine, and only through the {@link System}.
+ * format has a pure parser (lib/crash/source_text.ts, and
+ * lib/crash/kcore_headers.ts for /proc/kcore); {@link readCrashSources} is the
+ * only function that touches the machine, and only through the {@link System}.
  *
  * Missing optional sources are not errors: they leave a field undefined and a
  * line in `notes`, and the header is built without what they would give.
@@ -18,56 +19,38 @@ import { KexecError } from "../errors.ts";
 import type { IomemNode } from "../memory/iomem.ts";
 import { readIomem } from "../memory/source.ts";
 import type { System } from "../sys/system.ts";
-import { ELF, ELF64_EHDR, ELF64_PHDR, ELF_MAGIC } from "./elf64.ts";
 import type { CpuCrashNote, NoteBuffer } from "./elfcorehdr.ts";
 import { derivePerCpuNotes, type PerCpuNotes } from "./percpu_notes.ts";
 import { findVmcoreinfoNote, kcoreNoteSegments, parseVmcoreinfoText } from "./kcore_notes.ts";
+import { kcoreHeaderLength, type KcoreLoad, parseKcoreLoads } from "./kcore_headers.ts";
+import {
+  DEFAULT_CRASH_NOTES_SIZE,
+  type KernelSymbols,
+  parseCpuList,
+  parseCrashNotesAddress,
+  parseCrashNotesSize,
+  parseKallsyms,
+  parseVmcoreinfo,
+} from "./source_text.ts";
+
+// The parsers live beside this module; importers keep reaching them here.
+export { kcoreHeaderLength, type KcoreLoad, parseKcoreLoads } from "./kcore_headers.ts";
+export {
+  DEFAULT_CRASH_NOTES_SIZE,
+  type KernelSymbols,
+  parseCpuList,
+  parseCrashNotesAddress,
+  parseCrashNotesSize,
+  parseKallsyms,
+  parseVmcoreinfo,
+} from "./source_text.ts";
 
 /** sysfs directory of the CPUs (cpuN/crash_notes, cpuN/crash_notes_size). */
 export const CPU_SYSFS_DIR = "/sys/devices/system/cpu";
-/**
- * Size kexec-tools assumes when cpuN/crash_notes_size is missing
- * (kexec/crashdump.c get_crash_notes_per_cpu: MAX_NOTE_BYTES).
- */
-export const DEFAULT_CRASH_NOTES_SIZE = 1024;
 /** Bytes of /proc/kcore read first; kexec-tools reads the same 64 KiB. */
 export const KCORE_HEADER_READ = 64 * 1024;
 // A corrupt or unexpected kcore must not make us read more than this.
 const KCORE_HEADER_MAX = 16 * 1024 * 1024;
-// p_paddr of a /proc/kcore segment without a physical address.
-const KCORE_NO_PADDR = 0xffffffffffffffffn;
-// Far above any kernel's CONFIG_NR_CPUS; a larger number is a corrupt list,
-// and walking a range up to it would not end.
-const MAX_CPU_NUMBER = 65535;
-
-/**
- * Kernel symbols used for the kernel text PT_LOAD and for the crash notes of
- * CPUs without a sysfs directory; undefined when absent or hidden.
- */
-export interface KernelSymbols {
-  /** Address of `_text`. */
-  readonly text?: bigint;
-  /** Address of `_stext`. */
-  readonly stext?: bigint;
-  /** Address of `_end`. */
-  readonly end?: bigint;
-  /** Address of the `crash_notes` per-CPU pointer variable. */
-  readonly crashNotes?: bigint;
-  /** Address of the `__per_cpu_offset` array. */
-  readonly perCpuOffset?: bigint;
-}
-
-/** One PT_LOAD of /proc/kcore. */
-export interface KcoreLoad {
-  /** Virtual address (p_vaddr). */
-  readonly vaddr: bigint;
-  /** Physical address, when the kernel gives one (RAM and kernel text). */
-  readonly paddr?: bigint;
-  /** Size (p_memsz). */
-  readonly memsz: bigint;
-  /** Where its bytes are in /proc/kcore (p_offset). */
-  readonly offset?: bigint;
-}
 
 /** Everything read for a crash load. */
 export interface CrashSources {
@@ -85,218 +68,6 @@ export interface CrashSources {
   readonly kcoreVmcoreinfo?: ReadonlyMap<string, string>;
   /** What was missing or unusable, for -d and --dry-run. */
   readonly notes: string[];
-}
-
-function malformed(path: string, text: string, expected: string): KexecError {
-  return new KexecError(`${path}: cannot parse '${text.trim()}' (expected ${expected})`, {
-    hint: "run again with -d and report it, or load with kexec_file_load (-s -p)",
-  });
-}
-
-function parseHex(text: string, path: string): number {
-  const digits = text.trim().replace(/^0x/i, "");
-  if (!/^[0-9a-f]{1,16}$/i.test(digits)) throw malformed(path, text, "a hexadecimal number");
-  const value = BigInt(`0x${digits}`);
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw malformed(path, text, "a physical address below 2^53");
-  }
-  return Number(value);
-}
-
-/**
- * Parses a CPU list as sysfs prints it (`0-3,8`), in ascending order without
- * duplicates. An empty file is an empty list.
- *
- * @example
- * ```ts
- * import { parseCpuList } from "./sources.ts";
- * if (parseCpuList("0-2,8\n").join() !== "0,1,2,8") throw new Error();
- * ```
- */
-export function parseCpuList(text: string, path: string = PATHS.cpuPossible): number[] {
-  const cpus = new Set<number>();
-  const trimmed = text.trim();
-  if (trimmed === "") return [];
-  for (const part of trimmed.split(",")) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) throw malformed(path, text, "a CPU list such as 0-3,8");
-    const first = Number(m[1]);
-    const last = m[2] === undefined ? first : Number(m[2]);
-    if (last < first) throw malformed(path, text, "ascending CPU ranges");
-    if (last > MAX_CPU_NUMBER) throw malformed(path, text, `CPU numbers up to ${MAX_CPU_NUMBER}`);
-    for (let cpu = first; cpu <= last; cpu++) cpus.add(cpu);
-  }
-  return [...cpus].sort((a, b) => a - b);
-}
-
-/**
- * Parses cpuN/crash_notes: a hexadecimal physical address, usually without `0x`.
- *
- * @example
- * ```ts
- * import { parseCrashNotesAddress } from "./sources.ts";
- * if (parseCrashNotesAddress("7fc1f458\n") !== 0x7fc1f458) throw new Error();
- * ```
- */
-export function parseCrashNotesAddress(text: string, path = "crash_notes"): number {
-  return parseHex(text, path);
-}
-
-/**
- * Parses cpuN/crash_notes_size (decimal); {@link DEFAULT_CRASH_NOTES_SIZE}
- * when the file is missing (older kernels).
- *
- * @example
- * ```ts
- * import { parseCrashNotesSize } from "./sources.ts";
- * if (parseCrashNotesSize("432\n") !== 432 || parseCrashNotesSize(undefined) !== 1024) {
- *   throw new Error();
- * }
- * ```
- */
-export function parseCrashNotesSize(text: string | undefined, path = "crash_notes_size"): number {
-  if (text === undefined) return DEFAULT_CRASH_NOTES_SIZE;
-  const t = text.trim();
-  if (!/^\d+$/.test(t) || Number(t) === 0 || !Number.isSafeInteger(Number(t))) {
-    throw malformed(path, text, "a positive decimal size below 2^53");
-  }
-  return Number(t);
-}
-
-/**
- * Parses /sys/kernel/vmcoreinfo: `<paddr> <size>`, both hexadecimal, with or
- * without `0x` (older kernels print neither, newer ones pad the address).
- *
- * @example
- * ```ts
- * import { parseVmcoreinfo } from "./sources.ts";
- * const old = parseVmcoreinfo("2c4a000 1024\n");
- * const now = parseVmcoreinfo("0x0000000002c4a000 1024\n");
- * if (old.address !== 0x2c4a000 || now.address !== 0x2c4a000 || now.size !== 0x1024) {
- *   throw new Error();
- * }
- * ```
- */
-export function parseVmcoreinfo(text: string, path: string = PATHS.vmcoreinfo): NoteBuffer {
-  const parts = text.trim().split(/\s+/);
-  if (parts.length !== 2) throw malformed(path, text, "'<address> <size>' in hexadecimal");
-  const size = parseHex(parts[1], path);
-  if (size === 0) throw malformed(path, text, "a nonzero size");
-  return { address: parseHex(parts[0], path), size };
-}
-
-/**
- * Finds `_text`, `_stext` and `_end` in /proc/kallsyms text. Symbols shown as
- * zero (kptr_restrict, no CAP_SYSLOG) count as absent.
- *
- * @example
- * ```ts
- * import { parseKallsyms } from "./sources.ts";
- * const s = parseKallsyms(
- *   "ffffffff9a000000 T _text\nffffffff9a000000 T startup_64\n" +
- *     "ffffffff9a001000 T _stext\nffffffff9d400000 B _end\n",
- * );
- * if (s.text !== 0xffffffff9a000000n || s.end !== 0xffffffff9d400000n) throw new Error();
- * if (parseKallsyms("0000000000000000 T _text\n").text !== undefined) throw new Error();
- * ```
- */
-export function parseKallsyms(text: string): KernelSymbols {
-  const find = (name: string): bigint | undefined => {
-    const m = new RegExp(`^([0-9a-fA-F]{1,16}) \\S ${name}$`, "m").exec(text);
-    if (!m) return undefined;
-    const value = BigInt(`0x${m[1]}`);
-    return value === 0n ? undefined : value;
-  };
-  return {
-    text: find("_text"),
-    stext: find("_stext"),
-    end: find("_end"),
-    crashNotes: find("crash_notes"),
-    perCpuOffset: find("__per_cpu_offset"),
-  };
-}
-
-/**
- * How many bytes of /proc/kcore hold its ELF header and program headers, or
- * undefined when `bytes` does not even hold the ELF header.
- *
- * @example
- * ```ts
- * import { kcoreHeaderLength } from "./sources.ts";
- * const b = new Uint8Array(64);
- * const v = new DataView(b.buffer);
- * v.setBigUint64(0x20, 64n, true);
- * v.setUint16(0x38, 3, true);
- * if (kcoreHeaderLength(b) !== 64 + 3 * 56) throw new Error();
- * ```
- */
-export function kcoreHeaderLength(bytes: Uint8Array): number | undefined {
-  if (bytes.length < ELF64_EHDR.size) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const phoff = view.getBigUint64(ELF64_EHDR.phoff, true);
-  const phnum = view.getUint16(ELF64_EHDR.phnum, true);
-  return Number(phoff) + phnum * ELF64_PHDR.size;
-}
-
-/**
- * The PT_LOADs of /proc/kcore's program headers (ELF64, little-endian).
- * Throws a {@link KexecError} when `bytes` is not such a header or is cut
- * before the last program header.
- *
- * @example
- * ```ts
- * import { parseKcoreLoads } from "./sources.ts";
- * const b = new Uint8Array(64 + 56);
- * const v = new DataView(b.buffer);
- * b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
- * v.setUint16(0x10, 4, true);
- * v.setBigUint64(0x20, 64n, true);
- * v.setUint16(0x36, 56, true);
- * v.setUint16(0x38, 1, true);
- * v.setUint32(64, 1, true);
- * v.setBigUint64(64 + 0x10, 0xffff888000100000n, true);
- * v.setBigUint64(64 + 0x18, 0x100000n, true);
- * v.setBigUint64(64 + 0x28, 0x3ff00000n, true);
- * const [ram] = parseKcoreLoads(b);
- * if (ram.vaddr !== 0xffff888000100000n || ram.paddr !== 0x100000n) throw new Error();
- * ```
- */
-export function parseKcoreLoads(bytes: Uint8Array, path: string = PATHS.kcore): KcoreLoad[] {
-  const bad = (what: string) =>
-    new KexecError(`${path}: ${what}`, {
-      hint: "the crash dump header is built without it; run with -d to see what was used",
-    });
-  if (bytes.length < ELF64_EHDR.size || ELF_MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw bad("not an ELF file");
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (
-    view.getUint8(ELF64_EHDR.class) !== ELF.CLASS64 ||
-    view.getUint8(ELF64_EHDR.data) !== ELF.DATA2LSB
-  ) {
-    throw bad("not a little-endian ELF64 file");
-  }
-  if (view.getUint16(ELF64_EHDR.phentsize, true) !== ELF64_PHDR.size) {
-    throw bad(`program header size ${view.getUint16(ELF64_EHDR.phentsize, true)}, not 56`);
-  }
-  const phoff = Number(view.getBigUint64(ELF64_EHDR.phoff, true));
-  const phnum = view.getUint16(ELF64_EHDR.phnum, true);
-  if (phoff + phnum * ELF64_PHDR.size > bytes.length) {
-    throw bad(`program headers end at ${phoff + phnum * ELF64_PHDR.size}, after the bytes read`);
-  }
-  const loads: KcoreLoad[] = [];
-  for (let i = 0; i < phnum; i++) {
-    const at = phoff + i * ELF64_PHDR.size;
-    if (view.getUint32(at + ELF64_PHDR.type, true) !== ELF.PT_LOAD) continue;
-    const paddr = view.getBigUint64(at + ELF64_PHDR.paddr, true);
-    loads.push({
-      vaddr: view.getBigUint64(at + ELF64_PHDR.vaddr, true),
-      paddr: paddr === KCORE_NO_PADDR ? undefined : paddr,
-      memsz: view.getBigUint64(at + ELF64_PHDR.memsz, true),
-      offset: view.getBigUint64(at + ELF64_PHDR.offset, true),
-    });
-  }
-  return loads;
 }
 
 /**

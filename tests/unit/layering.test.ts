@@ -65,7 +65,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ],
   ["arch/"],
   ["image/"],
-  ["diagnose.ts", "kjump.ts", "load.ts", "unload.ts", "exec.ts", "status.ts"],
+  ["diagnose.ts", "kjump.ts", "load.ts", "load/", "unload.ts", "exec.ts", "status.ts"],
   ["cli/"],
   ["mod.ts"],
 ];
