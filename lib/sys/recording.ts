@@ -24,7 +24,7 @@ import { KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD, KEXEC_ON_CRASH, PATHS } from ".
 import { KexecError } from "../errors.ts";
 import { concatBytes } from "../bytes.ts";
 import { Errno } from "./errno.ts";
-import { openError } from "./host.ts";
+import { openError } from "./open_error.ts";
 import type { MemfdWriter, OpenedFile, Output, System } from "./system.ts";
 
 /** One recorded side effect. */

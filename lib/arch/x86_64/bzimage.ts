@@ -21,28 +21,21 @@
  * @module
  */
 
-import { KEXEC_ARCH_MASK, KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT } from "../../abi.ts";
-import { X86_64_ABI } from "./abi.ts";
-import { KexecError } from "../../errors.ts";
-import {
-  type AddressBound,
-  alignUp,
-  type Direction,
-  type Placement,
-  type PlacementRequest,
-  SegmentAllocator,
-} from "../../memory/allocator.ts";
+import { KEXEC_PRESERVE_CONTEXT } from "../../abi.ts";
+import { alignUp, SegmentAllocator } from "../../memory/allocator.ts";
 import { hex } from "../../format.ts";
-import { formatRange, ramRanges, totalBytes } from "../../memory/memmap.ts";
-import type { MemoryRange } from "../../memory/types.ts";
+import { formatRange, ramRanges } from "../../memory/memmap.ts";
 import { segmentTableLines } from "../../plan/segment_table.ts";
 import { sha256 } from "../../plan/sha256.ts";
 import type { Segment, SegmentLoadPlan } from "../../plan/types.ts";
 import { BOOT_PARAMS, buildBootParams } from "./boot_params.ts";
-import { bzImageKernel, canLoadAbove4G, FLOOR_1MIB, type X86KernelImage } from "./kernel_image.ts";
+import { archFlags, checkHalfOfRam, checkKernelFits } from "./bzimage_checks.ts";
+import { type BzImagePlanInput, RNG_SEED_SIZE } from "./bzimage_input.ts";
+import { BELOW_4GIB, placePreferring, pushSegment } from "./bzimage_placement.ts";
+import { bzImageKernel, canLoadAbove4G, FLOOR_1MIB } from "./kernel_image.ts";
 import { encodeCmdline, encodeCmdlineWithRoom } from "./cmdline.ts";
 import { e820FromMemoryMap, encodeE820, splitE820 } from "./e820.ts";
-import { type EfiFirmware, type EfiHandover, planEfiHandover } from "./efi.ts";
+import { type EfiHandover, planEfiHandover } from "./efi.ts";
 import {
   buildPurgatory,
   PURGATORY_KJUMP_ENTRY,
@@ -57,104 +50,19 @@ import {
   setupDataSize,
   writeSetupData,
 } from "./setup_data.ts";
-import { hasSetupHeader, type SetupHeader, XLF } from "./setup_header.ts";
+import { hasSetupHeader, type SetupHeader } from "./setup_header.ts";
 
 export { STARTUP_64_OFFSET } from "./kernel_image.ts";
-/** Bytes of the RNG_SEED setup_data payload (as kexec-tools and the kernel's loader). */
-export const RNG_SEED_SIZE = 32;
+export {
+  type BzImagePlanInput,
+  type ExtraSegmentRequest,
+  type ExtraSegmentsHook,
+  type ExtraSegmentsResult,
+  RNG_SEED_SIZE,
+} from "./bzimage_input.ts";
 
-const FOUR_GiB = 2 ** 32;
 // setup_data follows the command line at this alignment (u64 `next` fields).
 const SETUP_DATA_ALIGN = 16;
-
-const BELOW_4GIB: AddressBound = {
-  address: FOUR_GiB,
-  reason: "4 GiB: kept below it as in the verified boot",
-};
-
-/** A segment the caller adds, such as a crash load's elfcorehdr. */
-export interface ExtraSegmentRequest {
-  /** The segment's name in tables and notes. */
-  readonly name: string;
-  /** The bytes (bufsz = buf.length). */
-  readonly buf: Uint8Array;
-  /** Bytes reserved at the destination, ≥ buf.length; default buf.length (page-rounded). */
-  readonly memsz?: number;
-  /** Start alignment (power of two); default the page size. */
-  readonly align?: number;
-  /** Default "top-down". */
-  readonly direction?: Direction;
-  /**
-   * Leave it out of the purgatory's digest check, for a segment the kernel
-   * rewrites after load (an elfcorehdr with KEXEC_UPDATE_ELFCOREHDR).
-   */
-  readonly unverified?: boolean;
-}
-
-/** What an {@link ExtraSegmentsHook} may change once its segments are placed. */
-export interface ExtraSegmentsResult {
-  /** Replaces the command line, e.g. with `elfcorehdr=0x…` added; still length-checked. */
-  readonly cmdline?: string;
-  /** Replaces the map given to the new kernel as e820, e.g. the crash map minus elfcorehdr. */
-  readonly memoryMap?: readonly MemoryRange[];
-  /** Lines added to the plan's notes. */
-  readonly notes?: readonly string[];
-}
-
-/**
- * Called before anything else is placed. `place` puts one segment inside
- * `placeable` (within --mem-min/--mem-max) and returns it with its address.
- */
-export type ExtraSegmentsHook = (
-  place: (request: ExtraSegmentRequest) => Segment,
-) => ExtraSegmentsResult | void;
-
-/** Everything a bzImage kexec_load plan depends on. */
-export interface BzImagePlanInput {
-  /** The bzImage file (a read-only mapping; only viewed, never copied). */
-  readonly kernel: Uint8Array;
-  /**
-   * The kernel as placed and entered; default: the bzImage in `kernel`
-   * ({@link bzImageKernel}). An ELF vmlinux passes its own (vmlinux.ts).
-   */
-  readonly image?: X86KernelImage;
-  /** The kernel's path, for messages. */
-  readonly kernelPath: string;
-  /** The initrd (already concatenated if several), or null. */
-  readonly initrd: Uint8Array | null;
-  /** The command line as the user resolved it. */
-  readonly cmdline: string;
-  /** The map passed to the new kernel as e820. */
-  readonly memoryMap: readonly MemoryRange[];
-  /** Where `memoryMap` came from, for the notes. */
-  readonly memoryMapSource?: string;
-  /** Where segments may go (its RAM ranges); default: the RAM of `memoryMap`. */
-  readonly placeable?: readonly MemoryRange[];
-  /** --mem-min: lowest address for any segment. */
-  readonly memMin?: number;
-  /** --mem-max: highest address for any segment (inclusive). */
-  readonly memMax?: number;
-  /** The running kernel's /sys/kernel/boot_params/data (see boot_params.ts for what is used). */
-  readonly runningBootParams?: Uint8Array;
-  /** ACPI RSDP address (e.g. ACPI20= of /sys/firmware/efi/systab); overrides the running value. */
-  readonly acpiRsdpAddr?: number;
-  /** The EFI sysfs files, when the machine has them: EFI is then handed over (efi.ts). */
-  readonly efi?: EfiFirmware;
-  /** `screen_info` for a firmware framebuffer (screen_info.ts), with its note. */
-  readonly screenInfo?: { readonly bytes?: Uint8Array; readonly note: string };
-  /** The running kernel uses 5-level paging: the new one must set XLF_5LEVEL. */
-  readonly fiveLevelPaging?: boolean;
-  /** 32 random bytes for the RNG_SEED setup_data. */
-  readonly rngSeed: Uint8Array;
-  /** Let the purgatory check SHA-256 digests before the jump (false with -i). */
-  readonly verify: boolean;
-  /** Page size of the running kernel. */
-  readonly pageSize: number;
-  /** KEXEC_* low bits chosen by the caller (e.g. KEXEC_ON_CRASH); the arch is ORed in. */
-  readonly flags: number;
-  /** Hook for extra segments (crash: elfcorehdr). */
-  readonly extraSegments?: ExtraSegmentsHook;
-}
 
 /**
  * Cheap check: the file carries the Linux x86 boot header ("HdrS" and 0xAA55).
@@ -453,98 +361,6 @@ function efiHandover(
   }
   notes.push(...plan.notes);
   return plan;
-}
-
-/**
- * Places `request` within its limits; when nothing fits there and the kernel
- * sets XLF_CAN_BE_LOADED_ABOVE_4G (boot.rst: kernel, boot_params, command line
- * and initrd may then live above 4 GiB), places it without them. A crash
- * region reserved above 4 GiB (`crashkernel=…,high`) needs this; kexec-tools
- * ignores initrd_addr_max for 64-bit kernels altogether.
- */
-function placePreferring(
-  allocator: SegmentAllocator,
-  request: PlacementRequest,
-  canGoAbove4G: boolean,
-  notes: string[],
-): Placement {
-  try {
-    return allocator.place(request);
-  } catch (e) {
-    if (!canGoAbove4G || !(e instanceof KexecError)) throw e;
-    let placed: Placement;
-    try {
-      placed = allocator.place({ ...request, limit: [] });
-    } catch {
-      // The first error names every bound, including the preferred one.
-      throw e;
-    }
-    notes.push(
-      `${request.name}: no room below ${
-        (request.limit ?? []).map((l) => l.reason).join(", ")
-      }; placed at ${hex(placed.start)} (XLF_CAN_BE_LOADED_ABOVE_4G)`,
-    );
-    return placed;
-  }
-}
-
-function pushSegment(
-  segments: Segment[],
-  name: string,
-  buf: Uint8Array,
-  placement: { start: number; end: number },
-): Segment {
-  const segment = { name, buf, mem: placement.start, memsz: placement.end - placement.start };
-  segments.push(segment);
-  return segment;
-}
-
-function checkKernelFits(header: SetupHeader, input: BzImagePlanInput): void {
-  if (input.fiveLevelPaging && !(header.xloadflags & XLF.FIVE_LEVEL)) {
-    throw new KexecError(
-      `kernel ${input.kernelPath} cannot start under 5-level paging (xloadflags lacks XLF_5LEVEL), ` +
-        "which the running kernel uses",
-      { hint: "boot the running kernel with no5lvl, or load a kernel built with 5-level support" },
-    );
-  }
-  // A kernel that is not relocatable runs only at pref_address; a page-aligned
-  // placement elsewhere would crash at boot.
-  if (!header.relocatableKernel && header.prefAddress % input.pageSize !== 0) {
-    throw new KexecError(
-      `kernel ${input.kernelPath} is not relocatable and its pref_address ` +
-        `${hex(header.prefAddress)} is not page-aligned: the header is corrupt`,
-      { hint: "load a relocatable kernel (CONFIG_RELOCATABLE=y, as distribution kernels are)" },
-    );
-  }
-}
-
-function archFlags(flags: number): number {
-  const arch = (flags & KEXEC_ARCH_MASK) >>> 0;
-  if (arch !== 0 && arch !== X86_64_ABI.kexecArch) {
-    throw new RangeError(`flags ${hex(flags >>> 0)} name another architecture`);
-  }
-  return ((flags & ~KEXEC_ARCH_MASK) | X86_64_ABI.kexecArch) >>> 0;
-}
-
-// The kernel refuses (EINVAL) a segment or a total above half its RAM pages
-// (kernel/kexec_core.c, sanity_check_segment_list). RAM in the map is a little
-// more than the kernel counts, so this catches only clear cases, with a clearer
-// message than EINVAL.
-function checkHalfOfRam(
-  segments: readonly Segment[],
-  memoryMap: readonly MemoryRange[],
-  flags: number,
-): void {
-  if (flags & KEXEC_ON_CRASH) return; // crash segments live in reserved memory
-  const ram = totalBytes(memoryMap, "ram");
-  const total = segments.reduce((sum, s) => sum + s.memsz, 0);
-  if (ram > 0 && total > ram / 2) {
-    throw new KexecError(
-      `the segments need ${total} bytes, more than half of the ${ram} bytes of RAM; ` +
-        "the kernel refuses such a load (EINVAL)",
-      { hint: "use a smaller initrd" },
-    );
-  }
 }
 
 function setupDataName(type: number): string {
