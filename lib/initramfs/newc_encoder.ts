@@ -65,8 +65,8 @@ function contentSize(entry: CpioEntry): number {
 
 /**
  * Low-level, stateful newc encoder: it numbers inodes and remembers which
- * directories exist. Most callers want {@link newcChunks} or
- * {@link newcArchive}; use this class to drive the output yourself.
+ * directories exist. Most callers want `newcChunks` or
+ * `newcArchive` (cpio.ts); use this class to drive the output yourself.
  *
  * For each entry write {@link NewcEncoder.header}'s bytes, then (regular files)
  * exactly the file's bytes and `newcPadding(size)`; finish with

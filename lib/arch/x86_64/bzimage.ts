@@ -80,8 +80,8 @@ export function probeBzImage(bytes: Uint8Array): boolean {
 }
 
 /**
- * Plans the kexec_load of a bzImage for its 64-bit entry. Throws a
- * {@link KexecError} for an unusable kernel, an over-long command line, a
+ * Plans the kexec_load of a bzImage for its 64-bit entry. Throws
+ * a `KexecError` (lib/errors.ts) for an unusable kernel, an over-long command line, a
  * segment that does not fit, or more segments than kexec_load accepts.
  *
  * @example
