@@ -18,6 +18,28 @@ import { describeErrno, Errno } from "../sys/errno.ts";
 import type { System } from "../sys/system.ts";
 import type { Attempt } from "./request.ts";
 
+/**
+ * Makes the kexec_file_load call of `plan` (with -d: first with
+ * KEXEC_FILE_DEBUG, again without it if the kernel refuses the bit with
+ * EINVAL, unless a load limit makes that refusal costly) and records each
+ * call in `attempts`; returns the errno of the call that counts (0: loaded).
+ *
+ * @example
+ * ```ts
+ * import { callFile } from "./calls.ts";
+ * import type { Attempt } from "./request.ts";
+ * import { RecordingSystem } from "../sys/recording.ts";
+ * import { silentReporter } from "../report.ts";
+ * const sys = new RecordingSystem({}, { fileLoadErrnos: [22, 0] }); // EINVAL, then success
+ * const plan = {
+ *   syscall: "kexec_file_load" as const, kernel: { path: "/k", fd: 3, size: 1 }, initrd: null,
+ *   initrdPaths: [], cmdline: "", cmdlineBytes: new Uint8Array(1), flags: 0, notes: [],
+ * };
+ * const attempts: Attempt[] = [];
+ * const errno = callFile(sys, plan, true, attempts, silentReporter, {}, false);
+ * if (errno !== 0 || attempts.length !== 2 || attempts[1].flags !== 0) throw new Error();
+ * ```
+ */
 export function callFile(
   sys: System,
   plan: FileLoadPlan,
@@ -54,6 +76,28 @@ export function callFile(
   return errno === Errno.EINVAL ? call(plan.flags) : errno;
 }
 
+/**
+ * Makes the kexec_load call of `plan`: builds the `struct kexec_segment`
+ * table from the segments' buffers, records the call in `attempts` and
+ * returns its errno (0: loaded).
+ *
+ * @example
+ * ```ts
+ * import { callSegments } from "./calls.ts";
+ * import type { Attempt } from "./request.ts";
+ * import { RecordingSystem } from "../sys/recording.ts";
+ * import { silentReporter } from "../report.ts";
+ * const sys = new RecordingSystem({});
+ * const buf = new Uint8Array(4096);
+ * const plan = {
+ *   syscall: "kexec_load" as const, entry: 0x100000, flags: 0, cmdline: "", notes: [],
+ *   segments: [{ name: "kernel", buf, mem: 0x100000, memsz: 4096 }],
+ * };
+ * const attempts: Attempt[] = [];
+ * if (callSegments(sys, plan, attempts, silentReporter) !== 0) throw new Error();
+ * if (sys.calls[0].op !== "kexec_load" || attempts[0].syscall !== "kexec_load") throw new Error();
+ * ```
+ */
 export function callSegments(
   sys: System,
   plan: SegmentLoadPlan,

@@ -17,6 +17,28 @@ function image(crash: boolean): string {
   return crash ? "crash kernel" : "kernel";
 }
 
+/**
+ * Reads back whether sysfs shows the image loaded, prints the one "loaded
+ * ..." line (with a warning when sysfs disagrees) and completes the result
+ * with the syscall that loaded it.
+ *
+ * @example
+ * ```ts
+ * import { confirm } from "./confirm.ts";
+ * import type { LoadInputs } from "../image/load_inputs.ts";
+ * import { RecordingSystem } from "../sys/recording.ts";
+ * import type { Reporter } from "../report.ts";
+ * const sys = new RecordingSystem({ "/sys/kernel/kexec_loaded": "1\n" });
+ * const lines: string[] = [];
+ * const rep: Reporter = { info: (l) => lines.push(l), debug: () => {}, warn: () => {} };
+ * const inputs = { cmdline: "quiet", initrdParts: ["/boot/initrd"] } as unknown as LoadInputs;
+ * const req = { kernel: "/boot/k", initrds: [], crash: false, syscall: "file" as const };
+ * const r = confirm(sys, req, inputs, rep, "kexec_file_load", { plans: [], attempts: [], locked: false });
+ * if (r.used !== "kexec_file_load" || !/^loaded kernel \/boot\/k with kexec_file_load/.test(lines[0])) {
+ *   throw new Error(lines[0]);
+ * }
+ * ```
+ */
 export function confirm(
   sys: System,
   req: LoadRequest,

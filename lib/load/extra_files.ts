@@ -11,7 +11,26 @@ import type { KernelFormat } from "../arch/mod.ts";
 import type { OpenedFile, System } from "../sys/system.ts";
 import type { LoadRequest } from "./request.ts";
 
-/** The --dtb file's bytes; a usage error when the kernel's format takes no device tree. */
+/**
+ * The --dtb file's bytes (mapped; the file joins `opened`); a usage error
+ * when the kernel's format takes no device tree or the load is
+ * kexec_file_load only.
+ *
+ * @example
+ * ```ts
+ * import { readDeviceTree } from "./extra_files.ts";
+ * import { RecordingSystem } from "../sys/recording.ts";
+ * const sys = new RecordingSystem({ "/boot/virt.dtb": new Uint8Array(64) });
+ * const req = { kernel: "/k", initrds: [], crash: false, syscall: "load" as const, dtb: "/boot/virt.dtb" };
+ * if (readDeviceTree(sys, req, "arm64 Image", true, []).length !== 64) throw new Error();
+ * try {
+ *   readDeviceTree(sys, req, "bzImage", false, []);
+ *   throw new Error("accepted");
+ * } catch (e) {
+ *   if (!String(e).includes("not booted with a device tree")) throw e;
+ * }
+ * ```
+ */
 export function readDeviceTree(
   sys: System,
   req: LoadRequest,
@@ -40,6 +59,21 @@ export function readDeviceTree(
  * Opens every `--module "FILE ARGS"` (FILE is the text before the first
  * space) before any system call, and refuses modules for formats that do
  * not take them.
+ *
+ * @example
+ * ```ts
+ * import { openModules } from "./extra_files.ts";
+ * import type { KernelFormat } from "../arch/mod.ts";
+ * import { RecordingSystem } from "../sys/recording.ts";
+ * const sys = new RecordingSystem({ "/boot/vmlinuz": new Uint8Array(8) });
+ * const xen = { takesModules: true, describe: () => "Multiboot2 kernel" } as unknown as KernelFormat;
+ * const req = {
+ *   kernel: "/boot/xen.gz", initrds: [], crash: false, syscall: "load" as const,
+ *   modules: ["/boot/vmlinuz console=hvc0"],
+ * };
+ * const [m] = openModules(sys, req, xen, new Uint8Array(0), []);
+ * if (m.path !== "/boot/vmlinuz" || m.cmdline !== "/boot/vmlinuz console=hvc0") throw new Error();
+ * ```
  */
 export function openModules(
   sys: System,

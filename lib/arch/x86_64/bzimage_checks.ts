@@ -19,6 +19,22 @@ import { type SetupHeader, XLF } from "./setup_header.ts";
 /**
  * Refuses a kernel that cannot start here: one lacking XLF_5LEVEL under
  * 5-level paging, or a non-relocatable one with a corrupt pref_address.
+ *
+ * @example
+ * ```ts
+ * import { checkKernelFits } from "./bzimage_checks.ts";
+ * import type { BzImagePlanInput } from "./bzimage_input.ts";
+ * import type { SetupHeader } from "./setup_header.ts";
+ * const old = { xloadflags: 0, relocatableKernel: true, prefAddress: 0x1000000 } as SetupHeader;
+ * const input = { kernelPath: "/boot/old", pageSize: 4096, fiveLevelPaging: true };
+ * try {
+ *   checkKernelFits(old, input as BzImagePlanInput);
+ *   throw new Error("accepted");
+ * } catch (e) {
+ *   if (!String(e).includes("XLF_5LEVEL")) throw e;
+ * }
+ * checkKernelFits(old, { ...input, fiveLevelPaging: false } as BzImagePlanInput);
+ * ```
  */
 export function checkKernelFits(header: SetupHeader, input: BzImagePlanInput): void {
   if (input.fiveLevelPaging && !(header.xloadflags & XLF.FIVE_LEVEL)) {
