@@ -57,7 +57,7 @@ function textTarget<T>(
 /** parseCpuList on /sys/devices/system/cpu/possible. */
 export const cpuListTarget = textTarget(
   "cpu_list",
-  "lib/crash/sources.ts parseCpuList",
+  "lib/crash/source_text.ts parseCpuList",
   ["0-1\n", "0\n", "0-3,8\n", "0-255\n", "0,2-5,7\n", ""],
   [",", "-", "\n", " ", "4095", "4294967295"],
   (text) => parseCpuList(text, "fuzz-possible"),
@@ -72,7 +72,7 @@ export const cpuListTarget = textTarget(
 /** parseCrashNotesAddress and parseCrashNotesSize on cpuN/crash_notes{,_size}. */
 export const crashNotesTarget = textTarget(
   "crash_notes",
-  "lib/crash/sources.ts parseCrashNotesAddress/parseCrashNotesSize",
+  "lib/crash/source_text.ts parseCrashNotesAddress/parseCrashNotesSize",
   ["7fc1f458\n", "432\n", "0x000000013fc1f458\n", "1024\n"],
   HEX_TOKENS,
   (text) => {
@@ -99,7 +99,7 @@ export const crashNotesTarget = textTarget(
 /** parseVmcoreinfo on /sys/kernel/vmcoreinfo. */
 export const vmcoreinfoTarget = textTarget(
   "vmcoreinfo",
-  "lib/crash/sources.ts parseVmcoreinfo",
+  "lib/crash/source_text.ts parseVmcoreinfo",
   ["0x0000000100c66000 1024\n", "2c4a000 1024\n", "0x0000000002c4a000 1024\n"],
   HEX_TOKENS,
   (text) => parseVmcoreinfo(text, "fuzz-vmcoreinfo"),
@@ -119,7 +119,7 @@ const KALLSYMS = [
 /** parseKallsyms on /proc/kallsyms. */
 export const kallsymsTarget = textTarget(
   "kallsyms",
-  "lib/crash/sources.ts parseKallsyms",
+  "lib/crash/source_text.ts parseKallsyms",
   KALLSYMS,
   [" T ", " t ", " B ", "_text", "_stext", "_end", "\t[", "ffffffff", "\n"],
   (text) => parseKallsyms(text),
@@ -133,7 +133,7 @@ export const kallsymsTarget = textTarget(
 /** kcoreHeaderLength, parseKcoreLoads and the PAGE_OFFSET derived from them. */
 export const kcoreTarget = defineTarget<Uint8Array>({
   name: "kcore_header",
-  entry: "lib/crash/sources.ts kcoreHeaderLength/parseKcoreLoads (+ pageOffsetFromKcore)",
+  entry: "lib/crash/kcore_headers.ts kcoreHeaderLength/parseKcoreLoads (+ pageOffsetFromKcore)",
   seeds: () => [
     kcoreHeader(),
     kcoreHeader([]),

@@ -206,7 +206,7 @@ export const vmlinuxTarget = defineTarget<{ bytes: Uint8Array; crash: boolean }>
 /** `--extra-file` values: HOST and GUEST, then GUEST as an archive path. */
 export const extraFileTarget = defineTarget<string>({
   name: "extra_file",
-  entry: "lib/initramfs/compose.ts parseExtraFile + NewcEncoder.header",
+  entry: "lib/initramfs/extra_file.ts parseExtraFile + newc_encoder.ts NewcEncoder.header",
   seeds: () => ["/root/key.pub:/etc/ssh/authorized_keys", "/etc/hostname", "a:b:/c", "/x:"],
   mutate: (rng, seed, seeds) => mutateText(rng, seed, [":", "/", "..", "\0", "//"], seeds),
   run(value) {

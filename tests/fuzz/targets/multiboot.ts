@@ -131,7 +131,7 @@ function mutateKernel(rng: Rng, seed: Uint8Array, seeds: readonly Uint8Array[]):
 /** readMultibootKernel, both versions: the header, its checks and the kernel layout. */
 export const multibootHeaderTarget = defineTarget<{ bytes: Uint8Array; version: 1 | 2 }>({
   name: "multiboot_hdr",
-  entry: "lib/arch/x86_64/multiboot/plan.ts readMultibootKernel (header1/2, elf, image)",
+  entry: "lib/arch/x86_64/multiboot/kernel.ts readMultibootKernel (header1/2, elf, image)",
   seeds: () => kernelSeeds().flatMap((bytes) => [{ bytes, version: 1 }, { bytes, version: 2 }]),
   mutate: (rng, seed, seeds) => ({
     bytes: mutateKernel(rng, seed.bytes, seeds.map((s) => s.bytes)),
