@@ -17,8 +17,17 @@ export interface Insn {
   target: number | null;
 }
 
-/** The instructions of `bytes` in [start, stop). */
-export async function disassemble(bytes: Uint8Array, start: number, stop: number): Promise<Insn[]> {
+/**
+ * The instructions of `bytes` in [start, stop), decoded as `machine` (objdump's
+ * `-m`: "i386:x86-64" for 64-bit code, "i386" for the 32-bit parts of the
+ * Multiboot entry page).
+ */
+export async function disassemble(
+  bytes: Uint8Array,
+  start: number,
+  stop: number,
+  machine = "i386:x86-64",
+): Promise<Insn[]> {
   const dir = await Deno.makeTempDir({ prefix: "purgatory-dis-" });
   try {
     await Deno.writeFile(`${dir}/page.bin`, bytes);
@@ -31,7 +40,7 @@ export async function disassemble(bytes: Uint8Array, start: number, stop: number
           "-b",
           "binary",
           "-m",
-          "i386:x86-64",
+          machine,
           `--start-address=${start}`,
           `--stop-address=${stop}`,
           `${dir}/page.bin`,

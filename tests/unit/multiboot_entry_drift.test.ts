@@ -12,6 +12,7 @@ import {
 } from "../../lib/arch/x86_64/multiboot/entry.ts";
 import { assemblePurgatory, renderBlobModule } from "../../scripts/gen-purgatory.ts";
 import { MULTIBOOT_ENTRY } from "../../scripts/gen-multiboot-entry.ts";
+import { disassemble, type Insn } from "../support/x86_64_disasm.ts";
 
 const REGENERATE =
   "run `deno run -A scripts/gen-multiboot-entry.ts` and commit multiboot/entry_blob.ts";
@@ -33,59 +34,6 @@ Deno.test("multiboot/entry_blob.ts matches a fresh assembly of entry.S", async (
   );
 });
 
-interface Insn {
-  at: number;
-  mnemonic: string;
-  operands: string;
-  target: number | null;
-}
-
-async function disassemble(machine: string, start: number, stop: number): Promise<Insn[]> {
-  const dir = await Deno.makeTempDir({ prefix: "mb-entry-dis-" });
-  try {
-    await Deno.writeFile(`${dir}/page.bin`, page());
-    let out: Deno.CommandOutput;
-    try {
-      out = await new Deno.Command("objdump", {
-        args: [
-          "-D",
-          "-w",
-          "-b",
-          "binary",
-          "-m",
-          machine,
-          `--start-address=${start}`,
-          `--stop-address=${stop}`,
-          `${dir}/page.bin`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        throw new Error("`objdump` not found: install GNU binutils (apt-get install binutils)");
-      }
-      throw err;
-    }
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    return new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
-      const m = /^\s*([0-9a-f]+):\t[0-9a-f ]+\t(\S+)\s*([^#]*?)\s*(?:#\s*0x([0-9a-f]+).*)?$/.exec(
-        line,
-      );
-      return m
-        ? [{
-          at: parseInt(m[1], 16),
-          mnemonic: m[2],
-          operands: m[3],
-          target: m[4] === undefined ? null : parseInt(m[4], 16),
-        }]
-        : [];
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 function indexOf(insns: Insn[], what: string, pred: (i: Insn) => boolean): number {
   const n = insns.findIndex(pred);
   assert.ok(n >= 0, `no ${what}`);
@@ -93,7 +41,7 @@ function indexOf(insns: Insn[], what: string, pred: (i: Insn) => boolean): numbe
 }
 
 Deno.test("entry page, 64-bit part: own GDT, CR4.PCIDE cleared, far return into 32-bit CS 0x08", async () => {
-  const insns = await disassemble("i386:x86-64", 0, blob.MB_ENTRY_COMPAT32_OFFSET);
+  const insns = await disassemble(page(), 0, blob.MB_ENTRY_COMPAT32_OFFSET);
   assert.equal(insns[0].mnemonic, "cli");
   const base = indexOf(insns, "page base in %rbp", (i) => i.operands.endsWith(",%rbp"));
   assert.equal(insns[base].target, blob.MB_ENTRY_START_OFFSET);
@@ -116,9 +64,10 @@ Deno.test("entry page, 64-bit part: own GDT, CR4.PCIDE cleared, far return into 
 
 Deno.test("entry page, 32-bit part: paging off before EFER.LME, then EAX/EBX from the slots and the jump", async () => {
   const insns = await disassemble(
-    "i386",
+    page(),
     blob.MB_ENTRY_COMPAT32_OFFSET,
     blob.MB_ENTRY_CODE_END_OFFSET,
+    "i386",
   );
   assert.equal(insns[0].at, blob.MB_ENTRY_COMPAT32_OFFSET);
   assert.equal(insns[0].operands, "$0x10,%eax", "data selector 0x10");
