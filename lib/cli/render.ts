@@ -10,9 +10,26 @@ import { segmentTableLines } from "../plan/segment_table.ts";
 import { describeSegmentFlags } from "../plan/segment_flags.ts";
 
 export { describeSegmentFlags };
-import type { LoadPlan } from "../plan/types.ts";
+import type { LoadPlan, Segment } from "../plan/types.ts";
 import { hex } from "../format.ts";
 import { encodeRaw } from "../raw_text.ts";
+
+/**
+ * kexec_load segments as JSON-ready data: name, destination and sizes (the
+ * bytes themselves stay out).
+ *
+ * @example
+ * ```ts
+ * import { segmentsToJson } from "./render.ts";
+ * const [s] = segmentsToJson([{ name: "kernel", buf: new Uint8Array(3), mem: 4096, memsz: 4096 }]);
+ * if (s.bufsz !== 3 || s.mem !== 4096 || s.name !== "kernel") throw new Error();
+ * ```
+ */
+export function segmentsToJson(
+  segments: readonly Segment[],
+): { name: string; mem: number; memsz: number; bufsz: number }[] {
+  return segments.map((s) => ({ name: s.name, mem: s.mem, memsz: s.memsz, bufsz: s.buf.length }));
+}
 
 /**
  * A plan as plain JSON-ready data.
@@ -48,12 +65,7 @@ export function planToJson(plan: LoadPlan): Record<string, unknown> {
         flag_names: describeSegmentFlags(plan.flags),
         cmdline: plan.cmdline,
         cmdline_len: encodeRaw(plan.cmdline).length + 1,
-        segments: plan.segments.map((s) => ({
-          name: s.name,
-          mem: s.mem,
-          memsz: s.memsz,
-          bufsz: s.buf.length,
-        })),
+        segments: segmentsToJson(plan.segments),
         notes: plan.notes,
       };
     case "unload":

@@ -120,19 +120,14 @@ async function runStep(
       const { loadJumpBackHelper } = await import("../kjump.ts");
       const plan = await loadJumpBackHelper(sys, { entry: inv.entry, dryRun: inv.dryRun }, rep);
       if (inv.dryRun) {
-        const { describeSegmentFlags } = await import("./render.ts");
+        const { describeSegmentFlags, segmentsToJson } = await import("./render.ts");
         await printDry(sys, inv, {
           action: "jump-back-helper",
           jump_back_entry: plan.jumpBackEntry,
           entry: plan.entry,
           flags: plan.flags,
           flag_names: describeSegmentFlags(plan.flags),
-          segments: plan.segments.map((s) => ({
-            name: s.name,
-            mem: s.mem,
-            memsz: s.memsz,
-            bufsz: s.buf.length,
-          })),
+          segments: segmentsToJson(plan.segments),
           notes: plan.notes,
         });
       }

@@ -173,6 +173,26 @@ Deno.test("--load-jump-back-helper --dry-run shows the helper and calls nothing"
   assert.match(sys.stdout, /^ {2}jump-back: mem 0x6fffb000, memsz 0x5000$/m);
 });
 
+Deno.test("--load-jump-back-helper --dry-run --json: the helper's segment with its sizes", async () => {
+  const sys = kernelB("0x4ffe3c5a");
+  assert.equal(
+    await runCli(["--load-jump-back-helper", "--dry-run", "--json"], sys),
+    0,
+    sys.stderr,
+  );
+  assert.deepEqual(sys.calls, []);
+  const json = JSON.parse(sys.stdout);
+  assert.equal(json.action, "jump-back-helper");
+  assert.equal(json.jump_back_entry, 0x4ffe3c5a);
+  assert.equal(json.segments.length, 1);
+  const [seg] = json.segments;
+  assert.deepEqual(Object.keys(seg), ["name", "mem", "memsz", "bufsz"]);
+  assert.equal(seg.name, "jump-back");
+  assert.equal(seg.mem, 0x6fffb000);
+  assert.equal(seg.memsz, 0x5000);
+  assert.ok(seg.bufsz > 0 && seg.bufsz <= seg.memsz, String(seg.bufsz));
+});
+
 Deno.test("--load-jump-back-helper refuses without an entry, over a loaded image, without KEXEC_JUMP", async () => {
   const none = machine({ [PATHS.procIomem]: IOMEM_B });
   // kexec-tools: "Please specify jump back entry in command line", exit 255.
