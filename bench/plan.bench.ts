@@ -4,6 +4,7 @@
  * asserted in tests.
  */
 
+import { sha256 } from "../lib/plan/sha256.ts";
 import { planBzImage64 } from "../lib/arch/x86_64/bzimage.ts";
 import { parseInvocation } from "../lib/cli/invocation.ts";
 import { parseIomem } from "../lib/memory/iomem.ts";
@@ -26,7 +27,7 @@ function plan(verify: boolean, initrd: Uint8Array | null) {
     cmdline: "console=ttyS0 root=/dev/vda",
     memoryMap,
     rngSeed: seed,
-    verify,
+    verify: verify ? sha256 : undefined,
     pageSize: 4096,
     flags: 0,
   });

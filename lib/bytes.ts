@@ -5,6 +5,14 @@
  */
 
 /**
+ * A SHA-256 function (FIPS 180-4): the digest of `bytes`, 32 bytes. The
+ * kexec_load planners take one for the purgatory's segment check; the System
+ * supplies the fastest the machine has (lib/sys/libcrypto.ts) or
+ * lib/plan/sha256.ts.
+ */
+export type Sha256 = (bytes: Uint8Array) => Uint8Array;
+
+/**
  * The parts one after another in a new array.
  *
  * @example

@@ -24,6 +24,7 @@ import { lastLoadSpent, loadsLeft } from "./load_limits.ts";
 import type { Reporter } from "./report.ts";
 import { describeErrno, Errno } from "./sys/errno.ts";
 import type { OpenedFile, System } from "./sys/system.ts";
+import type { Sha256 } from "./bytes.ts";
 import { encodeRaw } from "./raw_text.ts";
 import type { Attempt, LoadRequest, LoadResult } from "./load/request.ts";
 import { openModules, readDeviceTree } from "./load/extra_files.ts";
@@ -178,7 +179,7 @@ export async function loadKernel(
         initrd: initrdBytes,
         cmdline,
         crash: req.crash,
-        verify: !req.noChecks,
+        verify: req.noChecks ? undefined : await segmentSha256(sys),
         memMin: req.memMin,
         memMax: req.memMax,
         preserveContext: req.preserveContext,
@@ -271,4 +272,11 @@ export async function loadKernel(
     for (const f of opened) sys.close(f);
     store.close();
   }
+}
+
+// The SHA-256 the purgatory's digests are computed with: the machine's
+// libcrypto when it has one; otherwise node:crypto, imported only now, since
+// starting it costs more than a load hashes (lib/plan/sha256.ts).
+async function segmentSha256(sys: System): Promise<Sha256> {
+  return sys.nativeSha256() ?? (await import("./plan/sha256.ts")).sha256;
 }

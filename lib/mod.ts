@@ -37,6 +37,7 @@ export { architecture, ARCHITECTURES } from "./arch/mod.ts";
 export { resolveKernel } from "./image/registry.ts";
 export { MemfdImageStore } from "./image/store.ts";
 export type { MemfdWriter, OpenedFile, Output, System } from "./sys/system.ts";
+export type { Sha256 } from "./bytes.ts";
 export { type Reporter, silentReporter, stderrReporter } from "./report.ts";
 export { planBzImage64 } from "./arch/x86_64/bzimage.ts";
 export { planCrashBzImage64 } from "./arch/x86_64/crash.ts";

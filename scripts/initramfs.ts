@@ -26,6 +26,7 @@ import { dirname, resolve } from "node:path";
 import type { CpioEntry } from "../lib/initramfs/cpio.ts";
 import { hostFileEntry, sharedLibraryClosure, writeArchive } from "./mkinitramfs.ts";
 import { launcherText } from "./install.ts";
+import { LIBCRYPTO_SONAMES } from "../lib/sys/libcrypto.ts";
 import { isFile } from "./test-assets/common.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
@@ -101,7 +102,10 @@ export async function* rescueEntries(inputs: RescueInputs): AsyncGenerator<CpioE
   }
   const seen = new Set<string>();
   for (const program of programs) {
-    for (const lib of sharedLibraryClosure(program)) {
+    // kexec opens libcrypto for kexec_load's SHA-256 when it can (much
+    // cheaper to start than node:crypto); busybox needs none.
+    const dlopened = program === inputs.busybox ? [] : LIBCRYPTO_SONAMES;
+    for (const lib of sharedLibraryClosure(program, { dlopened })) {
       if (seen.has(lib.guest)) continue;
       seen.add(lib.guest);
       yield await hostFileEntry(lib.host, lib.guest, 0o755);

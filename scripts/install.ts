@@ -30,6 +30,8 @@
  */
 
 import { TOOL_PERMISSIONS } from "./compile.ts";
+import { sharedLibraryClosure } from "./mkinitramfs.ts";
+import { LIBCRYPTO_SONAMES } from "../lib/sys/libcrypto.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const DEFAULT_PREFIX = "/usr/local";
@@ -60,6 +62,11 @@ export interface InstallInputs {
   deno: string;
   /** The repository (for contrib/ and docs/). */
   repo: string;
+  /**
+   * Libraries kexec opens with dlopen when they are there (libcrypto, its
+   * fast SHA-256): `{ host, guest }` paths, listed for the initramfs as programs.
+   */
+  dlopened?: readonly { host: string; guest: string }[];
 }
 
 /** The manifest written beside the installed files. */
@@ -115,6 +122,9 @@ export function launcherText(deno: string, bundle: string): string {
  * if (!c.includes("exec /p/sbin/kexec /sbin/kexec\n")) throw new Error(c);
  * const b = initramfsList({ prefix: "/p", bundle: "x", deno: "/d", repo: "/r" });
  * if (!b.includes("exec /d /d\n") || !b.includes("file /p/lib/kexec-deno/kexec.js")) throw new Error(b);
+ * const lib = { host: "/usr/lib/libcrypto.so.3", guest: "/usr/lib/libcrypto.so.3" };
+ * const l = initramfsList({ prefix: "/p", compiled: "x", deno: "/d", repo: "/r", dlopened: [lib] });
+ * if (!l.includes("exec /usr/lib/libcrypto.so.3 /usr/lib/libcrypto.so.3\n")) throw new Error(l);
  * ```
  */
 export function initramfsList(inputs: InstallInputs): string {
@@ -130,6 +140,7 @@ export function initramfsList(inputs: InstallInputs): string {
     lines.push(`file ${p}/${LIB_DIR}/kexec.js ${p}/${LIB_DIR}/kexec.js`);
     lines.push(`file ${p}/sbin/kexec /sbin/kexec`);
   }
+  for (const lib of inputs.dlopened ?? []) lines.push(`exec ${lib.host} ${lib.guest}`);
   return lines.join("\n") + "\n";
 }
 
@@ -380,7 +391,10 @@ async function main(args: string[]): Promise<number> {
     }
     const { VERSION } = await import("../lib/cli/help.ts");
     try {
-      await install({ prefix, compiled, bundle, deno: Deno.execPath(), repo: REPO }, VERSION, log);
+      const deno = Deno.execPath();
+      const dlopened = sharedLibraryClosure(compiled ?? deno, { dlopened: LIBCRYPTO_SONAMES })
+        .filter((l) => LIBCRYPTO_SONAMES.some((name) => l.guest.endsWith(`/${name}`)));
+      await install({ prefix, compiled, bundle, deno, repo: REPO, dlopened }, VERSION, log);
     } finally {
       if (tmp) await Deno.remove(tmp, { recursive: true });
     }

@@ -43,6 +43,13 @@ export interface LibrarySearchOptions {
    * the directories of `<sysroot>/etc/ld.so.conf`, then the loader's defaults.
    */
   systemDirs?: string[];
+  /**
+   * Sonames the program may `dlopen` at run time rather than link (kexec's
+   * libcrypto, lib/sys/libcrypto.ts): each one found in the system
+   * directories is packed with its own closure; one found nowhere is left out,
+   * since the program runs without it.
+   */
+  dlopened?: readonly string[];
 }
 
 const ELF_PROBE_BYTES = 64;
@@ -199,6 +206,16 @@ export function sharedLibraryClosure(
   const queue: { info: ElfDynamicInfo; origin: string; path: string }[] = [
     { info: top, origin: dirname(program), path: program },
   ];
+  const place = (name: string, found: FoundLibrary) => {
+    provided.add(name);
+    const guestDir = defaults.includes(found.dir) ? found.dir : defaults[0];
+    placements.push({ host: found.host, guest: `${guestDir}/${name}` });
+    queue.push({ info: found.info, origin: found.dir, path: found.host });
+  };
+  for (const name of options.dlopened ?? []) {
+    const found = provided.has(name) ? undefined : findLibrary(name, systemDirs, root, top.machine);
+    if (found) place(name, found);
+  }
   while (queue.length > 0) {
     const { info, origin, path } = queue.shift()!;
     const dirs = librarySearchDirs(info, origin, options.extraDirs ?? [], systemDirs);
@@ -210,13 +227,17 @@ export function sharedLibraryClosure(
           hint: `searched ${dirs.join(":")}${root ? ` inside ${root}` : ""}; add --lib-path`,
         });
       }
-      provided.add(name);
-      const guestDir = defaults.includes(found.dir) ? found.dir : defaults[0];
-      placements.push({ host: found.host, guest: `${guestDir}/${name}` });
-      queue.push({ info: found.info, origin: found.dir, path: found.host });
+      place(name, found);
     }
   }
   return placements;
+}
+
+/** A library file found for a soname: its host path, directory and dynamic section. */
+interface FoundLibrary {
+  host: string;
+  dir: string;
+  info: ElfDynamicInfo;
 }
 
 function findLibrary(
@@ -224,7 +245,7 @@ function findLibrary(
   dirs: string[],
   root: string | undefined,
   machine: number,
-): { host: string; dir: string; info: ElfDynamicInfo } | undefined {
+): FoundLibrary | undefined {
   if (name.includes("/")) {
     const host = inRoot(root, name);
     return isFile(host) ? { host, dir: dirname(name), info: readElfFile(host) } : undefined;

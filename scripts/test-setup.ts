@@ -49,6 +49,7 @@ export const HOST_PACKAGES: readonly HostPackage[] = [
   { name: "cpio", why: "reads the archives the tests write", unit: true },
   { name: "systemd-boot-efi", why: "the UKI stub for UKI samples", unit: true },
   { name: "busybox-static", why: "the guests' user space", unit: true },
+  { name: "openssl", why: "libcrypto: the SHA-256 kexec_load uses, host and guests", unit: true },
   { name: "ca-certificates", why: "apt and npm over https" },
   { name: "npm", why: "fetches deno for the arm64 guests (npm pack)", command: "npm" },
   { name: "qemu-system-x86", why: "x86_64 guests" },

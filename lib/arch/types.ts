@@ -13,6 +13,7 @@
  * @module
  */
 
+import type { Sha256 } from "../bytes.ts";
 import type { HostFacts } from "../facts.ts";
 import type { MemoryRange } from "../memory/types.ts";
 import type { Segment, SegmentLoadPlan } from "../plan/types.ts";
@@ -75,8 +76,11 @@ export interface SegmentLoadInput {
   readonly cmdline: string;
   /** Plan a crash (kdump) kernel. */
   readonly crash: boolean;
-  /** Let the purgatory check segment digests before jumping (off with -i). */
-  readonly verify: boolean;
+  /**
+   * Let the purgatory check each segment's SHA-256 before the jump, hashing
+   * with this function; absent with -i (no check).
+   */
+  readonly verify?: Sha256;
   /** --mem-min: the lowest address a segment may use. */
   readonly memMin?: number;
   /** --mem-max: the highest address a segment may use. */

@@ -22,7 +22,7 @@
 import type { Arch } from "../abi.ts";
 import { KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD, KEXEC_ON_CRASH, PATHS } from "../abi.ts";
 import { KexecError } from "../errors.ts";
-import { concatBytes } from "../bytes.ts";
+import { concatBytes, type Sha256 } from "../bytes.ts";
 import { Errno } from "./errno.ts";
 import { openError } from "./open_error.ts";
 import type { MemfdWriter, OpenedFile, Output, System } from "./system.ts";
@@ -340,6 +340,10 @@ export class RecordingSystem implements System {
   }
   random(n: number): Uint8Array {
     return new Uint8Array(n).fill(0xa5);
+  }
+  /** None: planners hash with lib/plan/sha256.ts, as on a machine without libcrypto. */
+  nativeSha256(): Sha256 | undefined {
+    return undefined;
   }
   fiveLevelPaging(): boolean {
     return this.#fiveLevelPaging;

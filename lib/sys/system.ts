@@ -7,6 +7,7 @@
  */
 
 import type { Arch } from "../abi.ts";
+import type { Sha256 } from "../bytes.ts";
 
 /** A file opened read-only and close-on-exec, checked to be a non-empty regular file. */
 export interface OpenedFile {
@@ -142,6 +143,11 @@ export interface System {
   fiveLevelPaging(): boolean;
   /** `n` bytes from getrandom(2). */
   random(n: number): Uint8Array;
+  /**
+   * A SHA-256 the machine provides natively (its libcrypto), or undefined:
+   * the caller then uses lib/plan/sha256.ts. It reads mappings in place.
+   */
+  nativeSha256(): Sha256 | undefined;
   /** Writes one line to the kernel log (/dev/kmsg); best effort. */
   kmsg(line: string): void;
 }

@@ -10,6 +10,7 @@
  */
 
 import type { Arch } from "../../lib/abi.ts";
+import type { Sha256 } from "../../lib/bytes.ts";
 import type { MemfdWriter, OpenedFile, Output, System } from "../../lib/sys/system.ts";
 
 /** What was corrupted, for assertions. */
@@ -134,6 +135,9 @@ export class CorruptingSystem implements System {
   }
   random(n: number): Uint8Array {
     return this.#inner.random(n);
+  }
+  nativeSha256(): Sha256 | undefined {
+    return this.#inner.nativeSha256();
   }
   kmsg(line: string): void {
     this.#inner.kmsg(line);

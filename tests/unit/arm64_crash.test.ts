@@ -7,6 +7,7 @@
  * the kernel image at its own. The layout's fallbacks are tested on their own.
  */
 
+import { sha256 } from "../../lib/plan/sha256.ts";
 import assert from "node:assert/strict";
 import { planArm64ImageLoad } from "../../lib/arch/arm64/plan_load.ts";
 import { arm64KernelLayout } from "../../lib/arch/arm64/kernel_layout.ts";
@@ -54,7 +55,7 @@ function crashPlan(
     initrd: INITRD_BYTES,
     cmdline: CMDLINE,
     crash: true,
-    verify: true,
+    verify: sha256,
     facts: { crashSize: 268435456 },
   });
 }

@@ -54,7 +54,7 @@ function plan(boot: VirtBoot, over: Partial<Arm64PlanInput> = {}): SegmentLoadPl
     usable: loadableRam(parseIomem(virtIomem(boot))).ranges,
     kaslrSeed: new Uint8Array(8).fill(0x11),
     rngSeed: new Uint8Array(128).fill(0x22),
-    verify: true,
+    verify: sha256,
     pageSize: 4096,
     flags: 0,
     ...over,
@@ -171,7 +171,7 @@ Deno.test("the purgatory: entry = its page; kernel entry, DTB and the three dige
     assert.deepEqual(digest, sha256(s.buf), `${name} digest`);
   });
   // -i: nothing to check.
-  const unchecked = seg(plan("direct", { verify: false }), "purgatory");
+  const unchecked = seg(plan("direct", { verify: undefined }), "purgatory");
   assert.equal(
     new DataView(unchecked.buf.buffer).getBigUint64(pg.PURGATORY_REGION_COUNT_OFFSET, true),
     0n,
@@ -259,7 +259,7 @@ Deno.test("plan_load: /sys/firmware/fdt by default, --dtb instead when given, se
     initrd: null,
     cmdline: "x",
     crash: false,
-    verify: true,
+    verify: sha256,
     facts: {},
   };
   const fromFirmware = planArm64ImageLoad(virtMachine("uefi"), input);

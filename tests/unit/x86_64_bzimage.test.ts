@@ -1,3 +1,4 @@
+import { sha256 } from "../../lib/plan/sha256.ts";
 import assert from "node:assert/strict";
 import { KEXEC_ON_CRASH, KEXEC_SEGMENT_MAX } from "../../lib/abi.ts";
 import { KexecError } from "../../lib/errors.ts";
@@ -35,7 +36,7 @@ function input(overrides: Partial<BzImagePlanInput> = {}): BzImagePlanInput {
     memoryMap: qemuMap,
     memoryMapSource: "/sys/firmware/memmap",
     rngSeed: seed,
-    verify: true,
+    verify: sha256,
     pageSize: 4096,
     flags: 0,
     ...overrides,
@@ -190,7 +191,7 @@ Deno.test("plan: segments are page-aligned, non-overlapping, in RAM, at or above
 });
 
 Deno.test("plan: -i leaves the digest table empty; crash flag kept, arch ORed in", () => {
-  const plan = planBzImage64(input({ verify: false, flags: KEXEC_ON_CRASH }));
+  const plan = planBzImage64(input({ verify: undefined, flags: KEXEC_ON_CRASH }));
   const g = byName(plan.segments, "purgatory");
   const p = byName(plan.segments, "boot_params");
   assert.deepEqual(g.buf, buildPurgatory({ entry64: 0x1000200, bootParams: p.mem, verify: [] }));

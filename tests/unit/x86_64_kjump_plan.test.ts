@@ -42,7 +42,7 @@ function plan(overrides: Partial<BzImagePlanInput> = {}): SegmentLoadPlan {
     memMin: 0x5000_0000,
     memMax: 0x6fff_ffff,
     rngSeed: SEED,
-    verify: true,
+    verify: sha256,
     pageSize: 4096,
     flags: KEXEC_PRESERVE_CONTEXT,
     ...overrides,
@@ -112,7 +112,7 @@ Deno.test("preserve-context plan: the purgatory's kexec-jump entry, slots and di
 });
 
 Deno.test("preserve-context plan with -i: no digests, still the stack page and the kexec-jump entry", () => {
-  const p = plan({ verify: false });
+  const p = plan({ verify: undefined });
   const page = byName(p, "purgatory");
   const params = byName(p, "boot_params");
   assert.equal(u64(page.buf, blob.PURGATORY_REGION_COUNT_OFFSET), 0);

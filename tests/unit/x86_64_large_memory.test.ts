@@ -26,7 +26,6 @@ function plan(memMin?: number) {
     memoryMapSource: "/sys/firmware/memmap",
     memMin,
     rngSeed: new Uint8Array(32),
-    verify: false,
     pageSize: 4096,
     flags: 0,
   });

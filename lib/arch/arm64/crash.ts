@@ -79,7 +79,7 @@ const describe = (r: AddressRange) =>
  *     kcoreLoads: [{ vaddr: 0xffff000000000000n, paddr: 0x40000000n, memsz: 0x80000000n }],
  *     notes: [],
  *   },
- *   kaslrSeed: new Uint8Array(8), rngSeed: new Uint8Array(128), verify: true, pageSize: 4096,
+ *   kaslrSeed: new Uint8Array(8), rngSeed: new Uint8Array(128), pageSize: 4096,
  * });
  * if (plan.flags !== 0xb70001 || plan.cmdline !== "nr_cpus=1") throw new Error();
  * if (plan.segments.some((s) => s.mem < 0xb0000000 || s.mem + s.memsz > 0xc0000000)) {

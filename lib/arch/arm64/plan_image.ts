@@ -27,6 +27,7 @@
  * @module
  */
 
+import type { Sha256 } from "../../bytes.ts";
 import { KEXEC_ARCH_MASK } from "../../abi.ts";
 import { cmdlineBytes } from "../../cmdline.ts";
 import { KexecError } from "../../errors.ts";
@@ -37,7 +38,6 @@ import { type AddressBound, alignDown, SegmentAllocator } from "../../memory/all
 import { formatRange } from "../../memory/memmap.ts";
 import type { MemoryRange } from "../../memory/types.ts";
 import { segmentTableLines } from "../../plan/segment_table.ts";
-import { sha256 } from "../../plan/sha256.ts";
 import type { Segment, SegmentLoadPlan } from "../../plan/types.ts";
 import { ARM64_ABI } from "./abi.ts";
 import {
@@ -92,8 +92,11 @@ export interface Arm64PlanInput {
   readonly kaslrSeed: Uint8Array;
   /** Random bytes for `/chosen/rng-seed`. */
   readonly rngSeed: Uint8Array;
-  /** Let the purgatory check SHA-256 digests before the jump (false with -i). */
-  readonly verify: boolean;
+  /**
+   * Let the purgatory check each segment's SHA-256 before the jump, hashing
+   * with this function; absent with -i (no check).
+   */
+  readonly verify?: Sha256;
   /** Page size of the running kernel. */
   readonly pageSize: number;
   /** KEXEC_* low bits (KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT); the architecture is ORed in. */
@@ -123,7 +126,7 @@ export interface Arm64PlanInput {
  *   kernel: image, kernelPath: "Image", initrd: null, cmdline: "console=ttyAMA0",
  *   dtb: serializeFdt(tree), dtbPath: "virt.dtb",
  *   usable: [{ start: 0x40000000, end: 0x80000000, kind: "ram" }],
- *   kaslrSeed: new Uint8Array(8), rngSeed: new Uint8Array(128), verify: true,
+ *   kaslrSeed: new Uint8Array(8), rngSeed: new Uint8Array(128),
  *   pageSize: 4096, flags: 0,
  * });
  * const kernel = plan.segments.find((s) => s.name === "kernel")!;
@@ -252,8 +255,9 @@ export function planArm64Image(input: Arm64PlanInput): SegmentLoadPlan {
     min: [aboveKernel],
     direction: "top-down",
   });
-  const verify: PurgatoryRegion[] = input.verify
-    ? segments.map((s) => ({ mem: s.mem, len: s.buf.length, sha256: sha256(s.buf) }))
+  const digest = input.verify;
+  const verify: PurgatoryRegion[] = digest
+    ? segments.map((s) => ({ mem: s.mem, len: s.buf.length, sha256: digest(s.buf) }))
     : [];
   const page = buildArm64Purgatory({ kernelEntry: kernel.mem, dtb: dtb.mem, verify });
   const purgatory = push(segments, "purgatory", page, purgatoryPlace.start, purgatoryPlace.end);

@@ -45,7 +45,7 @@ const IOMEM = "/proc/iomem";
  * try {
  *   planArm64ImageLoad(new RecordingSystem({}), {
  *     kernelPath: "/Image", kernel: image, initrd: null, cmdline: "", crash: false,
- *     verify: true, facts: {},
+ *     facts: {},
  *   });
  * } catch (e) { message = (e as Error).message; }
  * if (!message.includes("/sys/firmware/fdt")) throw new Error(message);

@@ -26,7 +26,6 @@ import { alignUp, SegmentAllocator } from "../../memory/allocator.ts";
 import { hex } from "../../format.ts";
 import { formatRange, ramRanges } from "../../memory/memmap.ts";
 import { segmentTableLines } from "../../plan/segment_table.ts";
-import { sha256 } from "../../plan/sha256.ts";
 import type { Segment, SegmentLoadPlan } from "../../plan/types.ts";
 import { BOOT_PARAMS, buildBootParams } from "./boot_params.ts";
 import { archFlags, checkHalfOfRam, checkKernelFits } from "./bzimage_checks.ts";
@@ -105,7 +104,7 @@ export function probeBzImage(bytes: Uint8Array): boolean {
  * const plan = planBzImage64({
  *   kernel: k, kernelPath: "vmlinuz", initrd: null, cmdline: "console=ttyS0",
  *   memoryMap: [{ start: 0x100000, end: 0x40000000, kind: "ram" }],
- *   rngSeed: new Uint8Array(32), verify: true, pageSize: 4096, flags: 0,
+ *   rngSeed: new Uint8Array(32), pageSize: 4096, flags: 0,
  * });
  * if (plan.segments.find((s) => s.name === "kernel")?.mem !== 0x1000000) throw new Error();
  * if (plan.flags !== 0x3e0000) throw new Error();
@@ -231,7 +230,7 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
   // stack: hashing with the stack on the code page is ~40x slower under TCG.
   // A preserve-context page always needs it (its kexec-jump part is where
   // the page's own stack would be).
-  const withStackPage = input.verify || kjump;
+  const withStackPage = input.verify !== undefined || kjump;
   const stackPageBytes = withStackPage ? PURGATORY_SIZE : 0;
   const paramsPlacement = placePreferring(
     allocator,
@@ -286,11 +285,12 @@ export function planBzImage64(input: BzImagePlanInput): SegmentLoadPlan {
     canGoAbove4G,
     notes,
   );
-  const verify: PurgatoryRegion[] = input.verify
+  const digest = input.verify;
+  const verify: PurgatoryRegion[] = digest
     ? segments.filter((s) => !unverified.has(s) && s.buf.length > 0).map((s) => ({
       mem: s.mem,
       len: s.buf.length,
-      sha256: sha256(s.buf),
+      sha256: digest(s.buf),
     }))
     : [];
   const stackPage = withStackPage ? params.mem + params.memsz - PURGATORY_SIZE : undefined;

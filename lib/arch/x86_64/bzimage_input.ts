@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { Sha256 } from "../../bytes.ts";
 import type { Direction } from "../../memory/allocator.ts";
 import type { MemoryRange } from "../../memory/types.ts";
 import type { Segment } from "../../plan/types.ts";
@@ -95,8 +96,11 @@ export interface BzImagePlanInput {
   readonly fiveLevelPaging?: boolean;
   /** 32 random bytes for the RNG_SEED setup_data. */
   readonly rngSeed: Uint8Array;
-  /** Let the purgatory check SHA-256 digests before the jump (false with -i). */
-  readonly verify: boolean;
+  /**
+   * Let the purgatory check each segment's SHA-256 before the jump, hashing
+   * with this function; absent with -i (no check).
+   */
+  readonly verify?: Sha256;
   /** Page size of the running kernel. */
   readonly pageSize: number;
   /** KEXEC_* low bits chosen by the caller (e.g. KEXEC_ON_CRASH); the arch is ORed in. */

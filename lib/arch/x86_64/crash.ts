@@ -104,7 +104,7 @@ const describeRegion = (r: AddressRange) =>
  *     cpuNotes: [{ cpu: 0, address: 0x7fc1f000, size: 0x1b0 }],
  *     notes: [],
  *   },
- *   rngSeed: new Uint8Array(32), verify: true, pageSize: 4096,
+ *   rngSeed: new Uint8Array(32), pageSize: 4096,
  * });
  * if (plan.flags !== 0x3e0001 || !plan.cmdline.startsWith("elfcorehdr=0x")) throw new Error();
  * if (plan.segments.some((s) => s.mem < 0x69000000 || s.mem + s.memsz > 0x79000000)) {

@@ -37,7 +37,7 @@ import type { X86KernelImage } from "./kernel_image.ts";
  * try {
  *   planX86Load(new RecordingSystem({}), {
  *     kernelPath: "/k", kernel: new Uint8Array(64), initrd: null, cmdline: "",
- *     crash: false, verify: true, facts: {},
+ *     crash: false, facts: {},
  *   });
  * } catch (e) { message = (e as Error).message; }
  * if (message === "") throw new Error("a 64-byte file is no bzImage");

@@ -30,6 +30,7 @@ import {
   writeArchive,
 } from "../../../scripts/mkinitramfs.ts";
 import type { ToolBuild } from "./tool.ts";
+import { LIBCRYPTO_SONAMES } from "../../../lib/sys/libcrypto.ts";
 
 const GUEST_DIR = new URL("../guest/", import.meta.url).pathname;
 
@@ -123,7 +124,11 @@ async function* baseEntries(input: BaseImageInput): AsyncGenerator<CpioEntry> {
     yield await hostFileEntry(tool.binary, GUEST_PATHS.launcher, 0o755);
     yield await hostFileEntry(tool.testBinary, GUEST_PATHS.testLauncher, 0o755);
   }
-  for (const lib of sharedLibraryClosure(program, { sysroot: input.sysroot })) {
+  // The tool's libcrypto (its SHA-256 for kexec_load) where the sysroot has
+  // one: the x86_64 guests have Debian's; the arm64 sysroot has none, so
+  // arm64 guests take the node:crypto path.
+  const search = { sysroot: input.sysroot, dlopened: LIBCRYPTO_SONAMES };
+  for (const lib of sharedLibraryClosure(program, search)) {
     yield await hostFileEntry(lib.host, lib.guest, 0o755);
   }
 }

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { sha256 } from "../../../lib/plan/sha256.ts";
 import { checkArm64Image } from "../../../lib/arch/arm64/format_image.ts";
 import {
   ARM64_IMAGE_HEADER,
@@ -187,7 +188,7 @@ export const arm64PlanTarget = defineTarget<PlanInput>({
       usable: ram.ranges,
       kaslrSeed: new Uint8Array(8),
       rngSeed: new Uint8Array(128),
-      verify: true,
+      verify: sha256,
       pageSize: 4096,
       flags: 0,
     });
@@ -329,7 +330,7 @@ export const arm64CrashTarget = defineTarget<Record<string, GuestFile>>({
       sources,
       kaslrSeed: new Uint8Array(8),
       rngSeed: new Uint8Array(128),
-      verify: true,
+      verify: sha256,
       pageSize: 4096,
     });
     const regions = findCrashRegions(sources.iomem);

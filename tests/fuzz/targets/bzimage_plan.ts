@@ -7,6 +7,7 @@
  * @module
  */
 
+import { sha256 } from "../../../lib/plan/sha256.ts";
 import { KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT } from "../../../lib/abi.ts";
 import {
   type ExtraSegmentsHook,
@@ -306,7 +307,7 @@ export const bzImagePlanTarget = defineTarget<PlanInput>({
       acpiRsdpAddr: input.acpiRsdpAddr,
       fiveLevelPaging: input.fiveLevel,
       rngSeed: new Uint8Array(RNG_SEED_SIZE),
-      verify: input.verify,
+      verify: input.verify ? sha256 : undefined,
       pageSize: PAGE,
       flags: (input.crash ? KEXEC_ON_CRASH : 0) |
         (input.preserveContext ? KEXEC_PRESERVE_CONTEXT : 0),

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { sha256 } from "../../../lib/plan/sha256.ts";
 import { PATHS } from "../../../lib/abi.ts";
 import { parseIomem } from "../../../lib/memory/iomem.ts";
 import { pageOffsetFromKcore } from "../../../lib/crash/kernel_layout.ts";
@@ -282,7 +283,7 @@ export const crashPlanTarget = defineTarget<CrashPlanInput>({
       cmdline: "irqpoll nr_cpus=1 reset_devices",
       sources,
       rngSeed: new Uint8Array(32),
-      verify: true,
+      verify: sha256,
       pageSize: 4096,
     });
     try {

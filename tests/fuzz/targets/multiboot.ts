@@ -8,6 +8,7 @@
  * @module
  */
 
+import { sha256 } from "../../../lib/plan/sha256.ts";
 import { readMultibootKernel } from "../../../lib/arch/x86_64/multiboot/plan.ts";
 import { planMultiboot } from "../../../lib/arch/x86_64/multiboot/plan.ts";
 import {
@@ -347,7 +348,7 @@ export const multibootPlanTarget = defineTarget<PlanInput>({
       memoryMap: input.map,
       memMin: input.memMin,
       memMax: input.memMax,
-      verify: input.verify,
+      verify: input.verify ? sha256 : undefined,
       pageSize: 4096,
     });
     try {

@@ -19,13 +19,13 @@
  * @module
  */
 
+import type { Sha256 } from "../../../bytes.ts";
 import { X86_64_ABI } from "../abi.ts";
 import { hex } from "../../../format.ts";
 import { type AddressBound, alignUp, SegmentAllocator } from "../../../memory/allocator.ts";
 import { formatRange } from "../../../memory/memmap.ts";
 import type { MemoryRange } from "../../../memory/types.ts";
 import { segmentTableLines } from "../../../plan/segment_table.ts";
-import { sha256 } from "../../../plan/sha256.ts";
 import type { Segment, SegmentLoadPlan } from "../../../plan/types.ts";
 import { buildPurgatory, PURGATORY_SIZE } from "../purgatory.ts";
 import { buildMultibootEntry, MULTIBOOT_ENTRY_SIZE } from "./entry.ts";
@@ -56,8 +56,11 @@ export interface MultibootPlanInput {
   readonly memoryMapSource?: string;
   readonly memMin?: number;
   readonly memMax?: number;
-  /** Let the purgatory check SHA-256 digests before the jump (false with -i). */
-  readonly verify: boolean;
+  /**
+   * Let the purgatory check each segment's SHA-256 before the jump, hashing
+   * with this function; absent with -i (no check).
+   */
+  readonly verify?: Sha256;
   readonly pageSize: number;
   /** The running machine's EFI system table, if it booted through EFI. */
   readonly efiSystemTable?: EfiSystemTable;
@@ -93,7 +96,7 @@ const BELOW_4GIB: AddressBound = {
  *   version: 1, kernel: k, kernelPath: "/boot/k", cmdline: "x=1",
  *   modules: [{ path: "/m", cmdline: "/m y=2", bytes: new Uint8Array(10) }],
  *   memoryMap: [{ start: 0x100000, end: 0x10000000, kind: "ram" }],
- *   verify: true, pageSize: 4096,
+ *   pageSize: 4096,
  * });
  * if (plan.segments.find((s) => s.name === "kernel")?.mem !== 0x100000) throw new Error();
  * if (!plan.segments.some((s) => s.name === "module0")) throw new Error();
@@ -201,11 +204,12 @@ export function planMultiboot(input: MultibootPlanInput): SegmentLoadPlan {
     limit: [BELOW_4GIB],
     direction: "top-down",
   });
-  const verify = input.verify
+  const digest = input.verify;
+  const verify = digest
     ? segments.filter((s) => s.buf.length > 0).map((s) => ({
       mem: s.mem,
       len: s.buf.length,
-      sha256: sha256(s.buf),
+      sha256: digest(s.buf),
     }))
     : [];
   const stackPage = input.verify ? infoPlace.end - PURGATORY_SIZE : undefined;

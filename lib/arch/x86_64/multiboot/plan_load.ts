@@ -65,7 +65,7 @@ export function efiSystemTableFrom(bootParams: Uint8Array | undefined): EfiSyste
  * try {
  *   planLoad(1, new RecordingSystem({}), {
  *     kernelPath: "/xen", kernel: new Uint8Array(64), initrd: new Uint8Array(1), cmdline: "",
- *     crash: false, verify: true, facts: {},
+ *     crash: false, facts: {},
  *   });
  * } catch (e) { message = (e as Error).message; }
  * if (!message.includes("--initrd")) throw new Error(message);
