@@ -161,6 +161,10 @@ Deno.test("e2e x86_64: -c -l with a 100 MiB random initrd in a 6 GiB guest; the 
     assert.match(load.err.join("\n"), /^kexec: loaded kernel \S+ with kexec_load /m);
     assert.equal(value(run, "loaded_after"), "1");
   });
+  await check("the digests were computed by the guest's libcrypto, opened with dlopen", (run) => {
+    const trace = expectRc(run, "libcrypto", 0);
+    assert.match(trace.out.join("\n"), /calling init: \S*\/libcrypto\.so\.3$/m, stepInfo(trace));
+  });
   await check("-e boots it with the exact cmdline and our initrd's token", expectSecondStage);
   await check("the 100 MiB file's SHA-256 in the second kernel is the one written", (run) => {
     assert.equal(Number(value(run, "stage2_big_size")), BIG_FILE_BYTES);

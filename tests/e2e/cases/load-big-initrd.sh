@@ -5,7 +5,10 @@
 BIG_INITRD=/tmp/stage2-big.cpio
 step concat sh -c 'cat "$1" "$2" >"$3" && rm -f "$2"' sh "$INITRD" "$BIG_PART" "$BIG_INITRD"
 report "E2E-VALUE big_initrd_size=$(stat -c %s "$BIG_INITRD")"
-step load kexec -c -d -l "$KERNEL" --initrd="$BIG_INITRD" --append="$KEXEC_APPEND"
+# The loader's trace of the load (glibc's LD_DEBUG=files, to files /tmp/ld.PID)
+# shows which SHA-256 hashed the segments: libcrypto, opened by dlopen.
+step load env LD_DEBUG=files LD_DEBUG_OUTPUT=/tmp/ld kexec -c -d -l "$KERNEL" --initrd="$BIG_INITRD" --append="$KEXEC_APPEND"
+step libcrypto sh -c 'grep -h "libcrypto" /tmp/ld.*'
 value loaded_after /sys/kernel/kexec_loaded
 step exec kexec -e
 # Reached only when -e returned instead of booting the loaded kernel.
