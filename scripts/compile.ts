@@ -83,7 +83,7 @@ export function denortHelp(version: string, target: string): string {
     "",
     "  DENORT_BIN=/path/to/denort deno task compile",
     "",
-    "Everything else works without it: `deno task bundle` writes dist/kexec.js (what the",
+    "Everything else works without it: `deno task bundle` writes dist/bundle/ (what the",
     "tests run), `deno task install` installs deno and the bundle behind a launcher with",
     "the same permissions, and `deno task initramfs` packs them.",
   ].join("\n");

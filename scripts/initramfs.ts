@@ -26,6 +26,7 @@ import { dirname, resolve } from "node:path";
 import type { CpioEntry } from "../lib/initramfs/cpio.ts";
 import { hostFileEntry, sharedLibraryClosure, writeArchive } from "./mkinitramfs.ts";
 import { launcherText } from "./install.ts";
+import { bundleFiles } from "./bundle_files.ts";
 import { LIBCRYPTO_SONAMES } from "../lib/sys/libcrypto.ts";
 import { isFile } from "./test-assets/common.ts";
 
@@ -35,10 +36,11 @@ const INIT = `${REPO}scripts/rescue/init.sh`;
 export const RESCUE_PATHS = {
   kexec: "/sbin/kexec",
   deno: "/usr/bin/deno",
-  bundle: "/usr/lib/kexec-deno/kexec.js",
+  /** The bundle's entry file; its chunks go beside it. */
+  bundle: "/usr/lib/kexec-deno/kexec/main.js",
 } as const;
 
-/** The tool as it goes into the image. */
+/** The tool as it goes into the image: a compiled executable, or deno and the bundle's entry file. */
 export type RescueTool = { compiled: string } | { bundle: string; deno: string };
 
 /** Inputs of {@link rescueEntries}. */
@@ -91,7 +93,13 @@ export async function* rescueEntries(inputs: RescueInputs): AsyncGenerator<CpioE
     programs.push(inputs.tool.compiled);
   } else {
     yield await hostFileEntry(inputs.tool.deno, RESCUE_PATHS.deno, 0o755);
-    yield await hostFileEntry(inputs.tool.bundle, RESCUE_PATHS.bundle, 0o644);
+    const guestDir = RESCUE_PATHS.bundle.slice(0, RESCUE_PATHS.bundle.lastIndexOf("/"));
+    for (const file of bundleFiles(inputs.tool.bundle)) {
+      const guest = file === inputs.tool.bundle
+        ? RESCUE_PATHS.bundle
+        : `${guestDir}/${file.slice(file.lastIndexOf("/") + 1)}`;
+      yield await hostFileEntry(file, guest, 0o644);
+    }
     yield {
       type: "file",
       path: RESCUE_PATHS.kexec,
@@ -134,7 +142,7 @@ async function bundleTool(): Promise<string> {
     stderr: "inherit",
   }).output();
   if (!r.success) throw new RescueError("deno task bundle failed (see above)");
-  return `${REPO}dist/kexec.js`;
+  return `${REPO}dist/bundle/main.js`;
 }
 
 /** Relative paths are the caller's: `deno task` runs in the repository, INIT_CWD is where it was started. */

@@ -7,7 +7,7 @@
  * - `sbin/kexec`: the compiled executable when `dist/kexec` exists
  *   (`deno task compile`), else a launcher script that runs the bundle with
  *   this deno and the compiled executable's permissions;
- * - `lib/kexec-deno/kexec.js`: the bundle (launcher installs only);
+ * - `lib/kexec-deno/kexec/`: the bundle, `main.js` and its chunks (launcher installs only);
  * - `lib/kexec-deno/initramfs.list`: what an initramfs needs for `kexec`, read
  *   by the initramfs-tools hook and the dracut module;
  * - `share/kexec-deno/initramfs-tools/hooks/kexec` and
@@ -31,6 +31,7 @@
 
 import { TOOL_PERMISSIONS } from "./compile.ts";
 import { sharedLibraryClosure } from "./mkinitramfs.ts";
+import { bundleFiles } from "./bundle_files.ts";
 import { LIBCRYPTO_SONAMES } from "../lib/sys/libcrypto.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
@@ -56,8 +57,11 @@ export interface InstallInputs {
   prefix: string;
   /** The compiled executable, when there is one. */
   compiled?: string;
-  /** The bundle to install when there is no compiled executable. */
-  bundle?: string;
+  /**
+   * The bundle to install when there is no compiled executable: its entry
+   * file, then its chunks (scripts/bundle_files.ts).
+   */
+  bundle?: readonly string[];
   /** The deno binary the launcher runs (the real binary, not a wrapper). */
   deno: string;
   /** The repository (for contrib/ and docs/). */
@@ -91,8 +95,8 @@ export interface Manifest {
  * @example
  * ```ts
  * import { launcherText } from "./install.ts";
- * const s = launcherText("/usr/bin/deno", "/usr/local/lib/kexec-deno/kexec.js");
- * if (!s.startsWith("#!/bin/sh\n") || !s.includes("--allow-all") || !s.endsWith('kexec.js "$@"\n')) {
+ * const s = launcherText("/usr/bin/deno", "/usr/local/lib/kexec-deno/kexec/main.js");
+ * if (!s.startsWith("#!/bin/sh\n") || !s.includes("--allow-all") || !s.endsWith('main.js "$@"\n')) {
  *   throw new Error(s);
  * }
  * ```
@@ -109,6 +113,11 @@ export function launcherText(deno: string, bundle: string): string {
   ].join("\n");
 }
 
+// Where the bundle's files go, relative to the prefix: one directory, the entry first.
+function bundlePaths(inputs: InstallInputs): string[] {
+  return (inputs.bundle ?? []).map((f) => `${LIB_DIR}/kexec/${f.slice(f.lastIndexOf("/") + 1)}`);
+}
+
 /**
  * The lines of `initramfs.list`: `exec HOST DEST` (a program, copied with
  * its libraries: initramfs-tools' `copy_exec`, dracut's `inst_binary`) and
@@ -120,8 +129,8 @@ export function launcherText(deno: string, bundle: string): string {
  * import { initramfsList } from "./install.ts";
  * const c = initramfsList({ prefix: "/p", compiled: "x", deno: "/d", repo: "/r" });
  * if (!c.includes("exec /p/sbin/kexec /sbin/kexec\n")) throw new Error(c);
- * const b = initramfsList({ prefix: "/p", bundle: "x", deno: "/d", repo: "/r" });
- * if (!b.includes("exec /d /d\n") || !b.includes("file /p/lib/kexec-deno/kexec.js")) throw new Error(b);
+ * const b = initramfsList({ prefix: "/p", bundle: ["/b/main.js", "/b/chunk-A.js"], deno: "/d", repo: "/r" });
+ * if (!b.includes("exec /d /d\n") || !b.includes("file /p/lib/kexec-deno/kexec/chunk-A.js")) throw new Error(b);
  * const lib = { host: "/usr/lib/libcrypto.so.3", guest: "/usr/lib/libcrypto.so.3" };
  * const l = initramfsList({ prefix: "/p", compiled: "x", deno: "/d", repo: "/r", dlopened: [lib] });
  * if (!l.includes("exec /usr/lib/libcrypto.so.3 /usr/lib/libcrypto.so.3\n")) throw new Error(l);
@@ -137,7 +146,7 @@ export function initramfsList(inputs: InstallInputs): string {
     lines.push(`exec ${p}/sbin/kexec /sbin/kexec`);
   } else {
     lines.push(`exec ${inputs.deno} ${inputs.deno}`);
-    lines.push(`file ${p}/${LIB_DIR}/kexec.js ${p}/${LIB_DIR}/kexec.js`);
+    for (const file of bundlePaths(inputs)) lines.push(`file ${p}/${file} ${p}/${file}`);
     lines.push(`file ${p}/sbin/kexec /sbin/kexec`);
   }
   for (const lib of inputs.dlopened ?? []) lines.push(`exec ${lib.host} ${lib.guest}`);
@@ -150,9 +159,9 @@ export function initramfsList(inputs: InstallInputs): string {
  * @example
  * ```ts
  * import { planInstall } from "./install.ts";
- * const files = planInstall({ prefix: "/p", bundle: "/b.js", deno: "/d", repo: "/r" });
+ * const files = planInstall({ prefix: "/p", bundle: ["/b/main.js"], deno: "/d", repo: "/r" });
  * const paths = files.map((f) => f.path);
- * if (paths[0] !== "sbin/kexec" || !paths.includes("lib/kexec-deno/kexec.js")) throw new Error();
+ * if (paths[0] !== "sbin/kexec" || !paths.includes("lib/kexec-deno/kexec/main.js")) throw new Error();
  * if (!paths.includes("share/kexec-deno/dracut/90kexec-deno/module-setup.sh")) throw new Error();
  * ```
  */
@@ -164,14 +173,18 @@ export function planInstall(inputs: InstallInputs): InstallFile[] {
   if (inputs.compiled) {
     files.push({ path: "sbin/kexec", from: { file: inputs.compiled }, mode: 0o755 });
   } else {
-    if (!inputs.bundle) throw new InstallError("nothing to install: no executable, no bundle");
-    const bundle = `${inputs.prefix}/${LIB_DIR}/kexec.js`;
+    if (!inputs.bundle?.length) {
+      throw new InstallError("nothing to install: no executable, no bundle");
+    }
+    const paths = bundlePaths(inputs);
     files.push({
       path: "sbin/kexec",
-      from: { text: launcherText(inputs.deno, bundle) },
+      from: { text: launcherText(inputs.deno, `${inputs.prefix}/${paths[0]}`) },
       mode: 0o755,
     });
-    files.push({ path: `${LIB_DIR}/kexec.js`, from: { file: inputs.bundle }, mode: 0o644 });
+    inputs.bundle.forEach((file, i) => {
+      files.push({ path: paths[i], from: { file }, mode: 0o644 });
+    });
   }
   files.push({
     path: `${LIB_DIR}/initramfs.list`,
@@ -342,10 +355,11 @@ function isElf(path: string): boolean {
   }
 }
 
-async function buildBundle(output: string): Promise<void> {
+// The `bundle` task into `outdir`; returns the bundle's files, the entry first.
+async function buildBundle(outdir: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${REPO}deno.json`));
   const words = String(config.tasks.bundle).split(/\s+/).slice(1)
-    .map((w) => (w.startsWith("--output=") ? `--output=${output}` : w));
+    .map((w) => (w.startsWith("--outdir=") ? `--outdir=${outdir}` : w));
   const r = await new Deno.Command(Deno.execPath(), {
     args: words,
     cwd: REPO,
@@ -356,6 +370,7 @@ async function buildBundle(output: string): Promise<void> {
   if (!r.success) {
     throw new InstallError(`deno bundle failed:\n${new TextDecoder().decode(r.stderr)}`);
   }
+  return bundleFiles(`${outdir}/main.js`);
 }
 
 async function main(args: string[]): Promise<number> {
@@ -381,12 +396,11 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
     const compiled = isElf(`${REPO}dist/kexec`) ? `${REPO}dist/kexec` : undefined;
-    let bundle: string | undefined;
+    let bundle: string[] | undefined;
     let tmp: string | undefined;
     if (!compiled) {
       tmp = await Deno.makeTempDir({ prefix: "kexec-install-" });
-      bundle = `${tmp}/kexec.js`;
-      await buildBundle(bundle);
+      bundle = await buildBundle(`${tmp}/kexec`);
       log(`no dist/kexec (deno task compile): installing deno ${Deno.version.deno} + the bundle`);
     }
     const { VERSION } = await import("../lib/cli/help.ts");

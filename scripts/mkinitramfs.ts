@@ -5,7 +5,7 @@
  *
  * ```sh
  * deno run -A scripts/mkinitramfs.ts -o rescue.cpio \
- *   /bin/busybox "$(command -v deno)=/usr/bin/deno" dist/kexec.js=/usr/lib/kexec/kexec.js \
+ *   /bin/busybox "$(command -v deno)=/usr/bin/deno" dist/bundle/main.js=/usr/lib/kexec/main.js \
  *   init.sh=/init --chardev /dev/console=5:1 --symlink /bin/sh=busybox
  * ```
  *

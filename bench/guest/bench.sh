@@ -17,7 +17,7 @@ chmod 755 "$KT"
 kexec --dry-run -c -l "$KERNEL" --initrd="$BENCH_INITRD" >/dev/null 2>&1
 kexec --version >/dev/null 2>&1
 $TRIVIAL >/dev/null 2>&1
-cat /sbin/kexec /usr/lib/kexec/kexec.js "$KERNEL" "$BENCH_INITRD" >/dev/null
+cat /sbin/kexec /usr/lib/kexec/*.js "$KERNEL" "$BENCH_INITRD" >/dev/null
 $KT -u >/dev/null 2>&1
 
 i=$BENCH_FIRST

@@ -140,10 +140,11 @@ export async function buildBundles(dir: string): Promise<Bundles> {
     args[args.length - 1] = entry;
     const r = await run(Deno.execPath(), args, { cwd: REPO, env: { NO_COLOR: "1" } });
     if (!r.ok) throw new Error(`deno ${args.join(" ")} failed:\n${r.out}${r.err}`);
-    return output;
+    // A code-split bundle per entry: its entry file is what deno runs.
+    return `${output}/${entry.slice(entry.lastIndexOf("/") + 1).replace(/\.ts$/, ".js")}`;
   };
   return {
-    tool: await build("main.ts", `${dir}/kexec.js`),
-    recorded: await build("bench/tool/recorded_main.ts", `${dir}/kexec-recorded.js`),
+    tool: await build("main.ts", `${dir}/kexec`),
+    recorded: await build("bench/tool/recorded_main.ts", `${dir}/kexec-recorded`),
   };
 }

@@ -14,20 +14,25 @@ import {
   uninstall,
 } from "../../scripts/install.ts";
 import { TOOL_PERMISSIONS } from "../../scripts/compile.ts";
+import { bundleFiles } from "../../scripts/bundle_files.ts";
+import { taskArgs } from "../e2e/harness/tool.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
-async function bundle(dir: string): Promise<string> {
-  const out = `${dir}/kexec.js`;
+// The `bundle` task's code-split bundle in `dir`/kexec: its files, the entry first.
+async function bundle(dir: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${REPO}deno.json`));
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--platform=deno", `--output=${out}`, "main.ts"],
+    args: taskArgs(config.tasks.bundle, `${dir}/kexec`),
     cwd: REPO,
     stdout: "null",
     stderr: "piped",
   }).output();
   assert.ok(r.success, new TextDecoder().decode(r.stderr));
-  return out;
+  return bundleFiles(`${dir}/kexec/main.js`);
 }
+
+const names = (files: readonly string[]) => files.map((f) => f.slice(f.lastIndexOf("/") + 1));
 
 async function tree(root: string, at = ""): Promise<string[]> {
   const out: string[] = [];
@@ -49,24 +54,31 @@ Deno.test("install --prefix: launcher, bundle, list, hooks, man page; --version 
   const dir = await Deno.makeTempDir();
   try {
     const prefix = `${dir}/x`;
+    const built = await bundle(dir);
+    assert.equal(names(built)[0], "main.js");
+    assert.ok(built.length > 10, "a code-split bundle has chunks");
+    const installed = names(built).map((n) => `/lib/kexec-deno/kexec/${n}`);
     const inputs: InstallInputs = {
       prefix,
-      bundle: await bundle(dir),
+      bundle: built,
       deno: Deno.execPath(),
       repo: REPO,
     };
     const manifest = await install(inputs, "0.1.0");
     await t.step("every file placed, and the manifest lists exactly those", async () => {
       const files = (await tree(prefix)).filter((p) => !p.endsWith("/"));
-      assert.deepEqual(files, [
-        "/lib/kexec-deno/initramfs.list",
-        "/lib/kexec-deno/kexec.js",
-        "/lib/kexec-deno/manifest.json",
-        "/sbin/kexec",
-        "/share/kexec-deno/dracut/90kexec-deno/module-setup.sh",
-        "/share/kexec-deno/initramfs-tools/hooks/kexec",
-        "/share/man/man8/kexec.8",
-      ]);
+      assert.deepEqual(
+        files,
+        [
+          "/lib/kexec-deno/initramfs.list",
+          ...installed,
+          "/lib/kexec-deno/manifest.json",
+          "/sbin/kexec",
+          "/share/kexec-deno/dracut/90kexec-deno/module-setup.sh",
+          "/share/kexec-deno/initramfs-tools/hooks/kexec",
+          "/share/man/man8/kexec.8",
+        ].sort(),
+      );
       assert.deepEqual(
         manifest.files.map((f) => `/${f.path}`).sort(),
         files.filter((f) => f !== `/${MANIFEST}`),
@@ -93,13 +105,16 @@ Deno.test("install --prefix: launcher, bundle, list, hooks, man page; --version 
         .split("\n").filter((l) => l && !l.startsWith("#"));
       assert.deepEqual(list, [
         `exec ${Deno.execPath()} ${Deno.execPath()}`,
-        `file ${prefix}/lib/kexec-deno/kexec.js ${prefix}/lib/kexec-deno/kexec.js`,
+        ...installed.map((p) => `file ${prefix}${p} ${prefix}${p}`),
         `file ${prefix}/sbin/kexec /sbin/kexec`,
       ]);
     });
     await t.step("uninstall removes every file and the directories it made", async () => {
       assert.deepEqual(await uninstall(prefix), []);
-      assert.deepEqual(await tree(dir), ["/kexec.js"]);
+      assert.deepEqual(
+        await tree(dir),
+        ["/kexec/", ...names(built).map((n) => `/kexec/${n}`)].sort(),
+      );
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

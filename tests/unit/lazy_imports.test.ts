@@ -96,31 +96,54 @@ Deno.test("-s -l (kexec_file_load) evaluates no hashing, decompression, planner 
   assert.deepEqual(heavyIn(closure(["main.ts", "lib/cmdline.ts", "lib/load.ts"])), []);
 });
 
-Deno.test("the bundle the `bundle` task builds has no static import of a built-in module", async () => {
-  // A static `import … from "node:…"` at the top of the one-file bundle is
-  // evaluated by every command before its first line: it starts Deno's Node
-  // compatibility layer, the largest part of --version's start-up. deno bundle
-  // adds one (node:module, for a require() shim) when a CommonJS package in the
-  // graph calls require(); --platform=browser honours xz-decompress's own
-  // "browser" field (stream/web: false; Deno has the web streams built in).
+Deno.test("the bundle the `bundle` task builds has no static import of a built-in module", async (t) => {
+  // A static `import … from "node:…"` in what a command evaluates before its
+  // first line starts Deno's Node compatibility layer, the largest part of
+  // --version's start-up. deno bundle adds one (node:module, for a require()
+  // shim) when a CommonJS package in the graph calls require();
+  // --platform=browser honours xz-decompress's own "browser" field
+  // (stream/web: false; Deno has the web streams built in).
   const { taskArgs } = await import("../e2e/harness/tool.ts");
+  const { bundleFiles, chunkImports } = await import("../../scripts/bundle_files.ts");
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   const dir = await Deno.makeTempDir();
   try {
-    const output = `${dir}/kexec.js`;
     const out = await new Deno.Command(Deno.execPath(), {
-      args: taskArgs(config.tasks.bundle, output),
+      args: taskArgs(config.tasks.bundle, dir),
       cwd: ROOT,
       env: { NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
     }).output();
     assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    const text = await Deno.readTextFile(output);
-    const staticBuiltins = text.split("\n").filter((l) => /^import\b.*\bfrom\s*"node:/.test(l));
-    assert.deepEqual(staticBuiltins, []);
-    // The lazy ones are still there, behind import().
-    assert.match(text, /import\("node:crypto"\)/);
+    const files = bundleFiles(`${dir}/main.js`);
+    const text = (f: string) => Deno.readTextFileSync(f);
+    await t.step("no file of it imports a built-in module statically", () => {
+      const staticBuiltins = files.flatMap((f) =>
+        text(f).split("\n").filter((l) => /^import\b.*\bfrom\s*"node:/.test(l))
+      );
+      assert.deepEqual(staticBuiltins, []);
+      // The lazy ones are still there, behind import().
+      assert.ok(files.some((f) => /import\("node:crypto"\)/.test(text(f))));
+    });
+    await t.step("it is split: main.js statically loads no planner, hash or decompressor", () => {
+      // What main.js evaluates before its first line: itself and the chunks
+      // its static imports name, transitively (import() calls load later).
+      const evaluated = new Set(["main.js"]);
+      const todo = ["main.js"];
+      while (todo.length) {
+        const code = text(`${dir}/${todo.pop()}`).replace(/\bimport\s*\(\s*"[^"]*"\s*\)/g, "");
+        for (const name of chunkImports(code)) {
+          if (!evaluated.has(name)) evaluated.add(name), todo.push(name);
+        }
+      }
+      assert.ok(evaluated.size < files.length, `${evaluated.size} of ${files.length} files`);
+      const heavy = [...evaluated].filter((n) =>
+        /function (planBzImage64|planArm64Image|planCrashBzImage64|inflate)\b|node:crypto|node:zlib/
+          .test(text(`${dir}/${n}`))
+      );
+      assert.deepEqual(heavy, []);
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -31,6 +31,7 @@ import {
 } from "../../../scripts/mkinitramfs.ts";
 import type { ToolBuild } from "./tool.ts";
 import { LIBCRYPTO_SONAMES } from "../../../lib/sys/libcrypto.ts";
+import { bundleFiles } from "../../../scripts/bundle_files.ts";
 
 const GUEST_DIR = new URL("../guest/", import.meta.url).pathname;
 
@@ -42,10 +43,11 @@ export const GUEST_PATHS = {
   params: "/e2e/params.sh",
   lib: "/e2e/lib.sh",
   launcher: "/sbin/kexec",
-  bundle: "/usr/lib/kexec/kexec.js",
+  /** The bundle's entry file; its chunks go beside it. */
+  bundle: "/usr/lib/kexec/main.js",
   /** The test-only entry (tests/e2e/tool/corrupt_main.ts); never part of the product. */
   testLauncher: "/sbin/kexec-test-corrupt",
-  testBundle: "/usr/lib/kexec/kexec-test-corrupt.js",
+  testBundle: "/usr/lib/kexec-test-corrupt/corrupt_main.js",
   deno: "/usr/bin/deno",
 } as const;
 
@@ -77,8 +79,8 @@ export interface BaseImageInput {
  * @example
  * ```ts
  * import { launcherScript } from "./image.ts";
- * const s = launcherScript("/usr/bin/deno", "/usr/lib/kexec/kexec.js");
- * if (!s.startsWith("#!/bin/sh\n") || !s.includes('/usr/lib/kexec/kexec.js "$@"')) throw new Error(s);
+ * const s = launcherScript("/usr/bin/deno", "/usr/lib/kexec/main.js");
+ * if (!s.startsWith("#!/bin/sh\n") || !s.includes('/usr/lib/kexec/main.js "$@"')) throw new Error(s);
  * ```
  */
 export function launcherScript(deno: string, bundle: string): string {
@@ -88,6 +90,15 @@ export function launcherScript(deno: string, bundle: string): string {
     `exec ${deno} run --allow-all --no-prompt ${bundle} "$@"`,
     "",
   ].join("\n");
+}
+
+// A code-split bundle: its entry file at `guestEntry`, its chunks beside it.
+async function* bundleEntries(entry: string, guestEntry: string): AsyncGenerator<CpioEntry> {
+  const dir = guestEntry.slice(0, guestEntry.lastIndexOf("/"));
+  for (const file of bundleFiles(entry)) {
+    const name = file.slice(file.lastIndexOf("/") + 1);
+    yield await hostFileEntry(file, file === entry ? guestEntry : `${dir}/${name}`, 0o644);
+  }
 }
 
 async function* baseEntries(input: BaseImageInput): AsyncGenerator<CpioEntry> {
@@ -106,14 +117,14 @@ async function* baseEntries(input: BaseImageInput): AsyncGenerator<CpioEntry> {
   const program = tool.kind === "bundle" ? tool.deno : tool.binary;
   if (tool.kind === "bundle") {
     yield await hostFileEntry(tool.deno, GUEST_PATHS.deno, 0o755);
-    yield await hostFileEntry(tool.script, GUEST_PATHS.bundle, 0o644);
+    yield* bundleEntries(tool.script, GUEST_PATHS.bundle);
     yield {
       type: "file",
       path: GUEST_PATHS.launcher,
       mode: 0o755,
       data: text.encode(launcherScript(GUEST_PATHS.deno, GUEST_PATHS.bundle)),
     };
-    yield await hostFileEntry(tool.testScript, GUEST_PATHS.testBundle, 0o644);
+    yield* bundleEntries(tool.testScript, GUEST_PATHS.testBundle);
     yield {
       type: "file",
       path: GUEST_PATHS.testLauncher,

@@ -2,8 +2,8 @@
  * Builds the tool under test for the guests, once per test process:
  *
  * - default: `deno bundle` of main.ts (the `bundle` task of deno.json, with the
- *   output redirected), run in the guest by the `deno` binary behind a
- *   `/sbin/kexec` launcher script;
+ *   output directory redirected): a code-split bundle whose entry file is run
+ *   in the guest by the `deno` binary behind a `/sbin/kexec` launcher script;
  * - with `DENORT_BIN` set: `deno compile` with the arguments of
  *   scripts/compile.ts (the `compile` task: same flags and permissions as
  *   shipped), and `/sbin/kexec` is that binary.
@@ -11,15 +11,16 @@
  * @module
  */
 
+import { basename } from "node:path";
 import { compileArgs } from "../../../scripts/compile.ts";
 
 /** The tool as it goes into the guest. */
 export type ToolBuild =
   | {
     kind: "bundle";
-    /** The bundled script. */
+    /** The bundle's entry file (its chunks beside it: scripts/bundle_files.ts). */
     script: string;
-    /** The test-only entry (tests/e2e/tool/corrupt_main.ts), bundled the same way. */
+    /** The test-only entry (tests/e2e/tool/corrupt_main.ts), bundled the same way into its own directory. */
     testScript: string;
     /** The deno binary that runs it (the one running the tests). */
     deno: string;
@@ -38,14 +39,17 @@ export const TEST_ENTRY = "tests/e2e/tool/corrupt_main.ts";
 const REPO = new URL("../../../", import.meta.url).pathname;
 
 /**
- * The argument list of a deno.json task with its `--output` replaced, so the
- * harness builds exactly what the task builds. Refuses tasks that use shell syntax.
+ * The argument list of a deno.json task with its `--output` (a file) or
+ * `--outdir` (a directory) replaced, so the harness builds exactly what the
+ * task builds. Refuses tasks that use shell syntax.
  *
  * @example
  * ```ts
  * import { taskArgs } from "./tool.ts";
  * const args = taskArgs("deno bundle --platform=deno --output=dist/kexec.js main.ts", "/tmp/k.js");
  * if (args.join(" ") !== "bundle --platform=deno --output=/tmp/k.js main.ts") throw new Error();
+ * const split = taskArgs("deno bundle --code-splitting --outdir=dist/kexec main.ts", "/tmp/k");
+ * if (split.join(" ") !== "bundle --code-splitting --outdir=/tmp/k main.ts") throw new Error();
  * ```
  */
 export function taskArgs(task: string, output: string): string[] {
@@ -54,17 +58,18 @@ export function taskArgs(task: string, output: string): string[] {
   if (words[0] !== "deno") throw new Error(`task does not start with deno: ${task}`);
   let replaced = false;
   const args = words.slice(1).flatMap((w, i, all) => {
-    if (w.startsWith("--output=")) {
+    const flag = /^(--output|--outdir)=/.exec(w)?.[1];
+    if (flag) {
       replaced = true;
-      return [`--output=${output}`];
+      return [`${flag}=${output}`];
     }
-    if ((w === "--output" || w === "-o") && i + 1 < all.length) {
+    if ((w === "--output" || w === "-o" || w === "--outdir") && i + 1 < all.length) {
       replaced = true;
       all[i + 1] = output;
     }
     return [w];
   });
-  if (!replaced) throw new Error(`task has no --output: ${task}`);
+  if (!replaced) throw new Error(`task has no --output or --outdir: ${task}`);
   return args;
 }
 
@@ -99,8 +104,9 @@ export async function buildTool(
   const denort = Deno.env.get("DENORT_BIN");
   // A compiled tool is for the host's architecture; other guests run the bundle.
   const compiled = denort !== undefined && denort !== "" && !options.bundleOnly;
-  const output = compiled ? `${dir}/kexec` : `${dir}/kexec.js`;
-  const testOutput = compiled ? `${dir}/kexec-test-corrupt` : `${dir}/kexec-test-corrupt.js`;
+  // A compiled tool is one file; a bundle is a directory per entry.
+  const output = `${dir}/kexec`;
+  const testOutput = `${dir}/kexec-test-corrupt`;
   const args = compiled ? compileArgs(output) : taskArgs(await task("bundle"), output);
   await build(args);
   await build(
@@ -108,8 +114,8 @@ export async function buildTool(
   );
   return compiled ? { kind: "compiled", binary: output, testBinary: testOutput } : {
     kind: "bundle",
-    script: output,
-    testScript: testOutput,
+    script: `${output}/main.js`,
+    testScript: `${testOutput}/${basename(TEST_ENTRY).replace(/\.ts$/, ".js")}`,
     deno: Deno.execPath(),
   };
 }
