@@ -24,10 +24,6 @@ export { processOutput } from "./process_output.ts";
 // mmap(2) and memfd.
 const PROT_READ = 1;
 const MAP_PRIVATE = 2;
-// Maps every page of the file up front (man 2 mmap): a kexec_load hashes and
-// the kernel copies all of it, and one populate costs less than a fault per
-// 64 KiB on first touch.
-const MAP_POPULATE = 0x8000;
 const MAP_FAILED = 0xffffffffffffffffn;
 const PROT_NONE = 0;
 const MAP_ANONYMOUS = 0x20;
@@ -158,14 +154,10 @@ export class HostSystem implements System {
   }
 
   mapFile(file: OpenedFile): Uint8Array {
-    const p = libc().mmap(
-      null,
-      BigInt(file.size),
-      PROT_READ,
-      MAP_PRIVATE | MAP_POPULATE,
-      file.fd,
-      0n,
-    );
+    // Not MAP_POPULATE, although a load reads every page: the file may be a
+    // hostile one larger than RAM (a sparse initrd), which must be refused by
+    // its size before a page of it is read.
+    const p = libc().mmap(null, BigInt(file.size), PROT_READ, MAP_PRIVATE, file.fd, 0n);
     if (p === null || ptrValue(p) === MAP_FAILED) {
       const errno = lastErrno();
       throw new KexecError(`cannot map ${file.path}: ${describeErrno(errno)}`, {
