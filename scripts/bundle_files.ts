@@ -2,7 +2,7 @@
  * The files of a code-split bundle (`deno bundle --code-splitting`, the
  * `bundle` task): an entry file and the chunks it loads. The tool ships as
  * such a directory because a command evaluates only the chunks it imports:
- * `--version` reads a 60 KB entry instead of the whole 450 KB program
+ * `--version` evaluates 18 of its 53 files, 133 of 437 KB
  * (BENCHMARKS.md). Whoever copies the bundle (install, the rescue image, the
  * e2e guests) copies exactly these files, so chunks left in `dist/` by an
  * earlier build never travel.
