@@ -21,8 +21,8 @@ import { size } from "../format.ts";
 import type { CompressedPayload, ImageSink } from "./types.ts";
 
 // Imported at evaluation, not as static import declarations: deno bundle
-// hoists static imports of built-in modules to the top of its one-file
-// output, where every command would pay for them. This module itself is
+// hoists static imports of built-in modules into a chunk every command
+// loads, where every command would pay for them. This module itself is
 // imported only when a compressed layer is met (registry.ts).
 const [{ EventEmitter }, { createGunzip, createZstdDecompress }] = await Promise.all([
   import("node:events"),

@@ -1,16 +1,17 @@
 /**
  * SHA-256 of a segment for the purgatory's check (FIPS 180-4), through
- * node:crypto. Imported only by the kexec_load planners: node:crypto is
- * the most expensive module of the tool to start, and no other command needs
- * it. The bytes are hashed where they are (a file mapping is read in place,
- * never copied into the JS heap).
+ * node:crypto: the portable one. A kexec_load uses it only on a machine
+ * without libcrypto (lib/sys/libcrypto.ts), imported by load.ts then, since
+ * node:crypto is the most expensive module of the tool to start; tests use it
+ * as the reference. The bytes are hashed where they are (a file mapping is
+ * read in place, never copied into the JS heap).
  *
  * @module
  */
 
 // Imported at evaluation, not as a static import declaration: deno bundle
-// hoists static imports of built-in modules to the top of its one-file
-// output, where every command would pay for them.
+// hoists static imports of built-in modules into a chunk every command
+// loads, where every command would pay for them.
 const { createHash } = await import("node:crypto");
 
 /**
