@@ -12,7 +12,7 @@ import { KexecError } from "../errors.ts";
 import { HostMemfd } from "./host_memfd.ts";
 import { interfaceDown } from "./interface_down.ts";
 import { describeErrno } from "./errno.ts";
-import { cString, lastErrno, libc } from "./libc.ts";
+import { cString, lastErrno, libc, libcExec, libcMemfd, libcMount } from "./libc.ts";
 import { libcryptoSha256 } from "./libcrypto.ts";
 import { openRegularFile } from "./open_file.ts";
 import { processOutput } from "./process_output.ts";
@@ -130,7 +130,7 @@ export class HostSystem implements System {
 
   mountPrivateSysfs(): number {
     if (this.#privateSysfs) return 0;
-    const c = libc();
+    const c = libcMount();
     // The namespace belongs to the calling thread, the JS thread, which also
     // makes every later sync read and FFI call (man 2 unshare: CLONE_NEWNS
     // implies CLONE_FS, allowed in a multi-threaded process).
@@ -170,7 +170,7 @@ export class HostSystem implements System {
   }
 
   #memfd(name: string): number {
-    const fd = libc().memfd_create(cString(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    const fd = libcMemfd().memfd_create(cString(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) {
       const errno = lastErrno();
       throw new KexecError(`memfd_create failed: ${describeErrno(errno)}`, {
@@ -269,7 +269,7 @@ export class HostSystem implements System {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
     try {
-      return await Promise.race([libc().sync().then(() => true), timeout]);
+      return await Promise.race([libcExec().sync().then(() => true), timeout]);
     } finally {
       clearTimeout(timer);
     }

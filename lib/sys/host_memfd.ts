@@ -7,7 +7,7 @@
 
 import { KexecError } from "../errors.ts";
 import { describeErrno, Errno } from "./errno.ts";
-import { lastErrno, libc } from "./libc.ts";
+import { lastErrno, libc, libcMemfd } from "./libc.ts";
 import type { MemfdWriter, OpenedFile } from "./system.ts";
 
 const F_ADD_SEALS = 1033;
@@ -28,7 +28,7 @@ export class HostMemfd implements MemfdWriter {
   }
 
   write(bytes: Uint8Array): void {
-    const c = libc();
+    const c = libcMemfd();
     let rest = bytes;
     while (rest.length > 0) {
       const n = Number(c.write(this.#fd, rest as Uint8Array<ArrayBuffer>, BigInt(rest.length)));
@@ -45,7 +45,7 @@ export class HostMemfd implements MemfdWriter {
   }
 
   append(file: OpenedFile): void {
-    const c = libc();
+    const c = libcMemfd();
     const offset = new BigInt64Array(1);
     const offsetPtr = Deno.UnsafePointer.of(offset);
     let left = file.size;
@@ -67,7 +67,7 @@ export class HostMemfd implements MemfdWriter {
   }
 
   seal(): OpenedFile {
-    if (libc().fcntl(this.#fd, F_ADD_SEALS, F_SEAL_ALL) !== 0) {
+    if (libcMemfd().fcntl(this.#fd, F_ADD_SEALS, F_SEAL_ALL) !== 0) {
       throw this.#fail("fcntl", lastErrno(), "the kernel cannot seal memfds");
     }
     this.#open = false;

@@ -6,7 +6,7 @@
  */
 
 import { Errno } from "./errno.ts";
-import { lastErrno, libc } from "./libc.ts";
+import { lastErrno, libc, libcExec } from "./libc.ts";
 
 // Network interface flags (include/uapi/linux/sockios.h, if.h); struct ifreq is 40 bytes.
 const AF_INET = 2;
@@ -24,7 +24,7 @@ const IFF_UP = 0x1;
  * does not fit struct ifreq). An interface already down is left alone.
  */
 export function interfaceDown(name: string): number {
-  const c = libc();
+  const c = libcExec();
   const sock = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return lastErrno();
   try {
@@ -40,6 +40,6 @@ export function interfaceDown(name: string): number {
     if (c.ioctl(sock, BigInt(SIOCSIFFLAGS), ifr) !== 0) return lastErrno();
     return 0;
   } finally {
-    c.close(sock);
+    libc().close(sock);
   }
 }
