@@ -61,3 +61,31 @@ export function bundleFiles(entry: string): string[] {
   }
   return files;
 }
+
+/**
+ * Where a code-split bundle goes in an image: its entry file at `guestEntry`,
+ * each chunk beside it under its own name.
+ *
+ * @example
+ * ```ts
+ * import { bundlePlacements } from "./bundle_files.ts";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/main.js`, 'import "./chunk-A.js";');
+ * Deno.writeTextFileSync(`${dir}/chunk-A.js`, "");
+ * const p = bundlePlacements(`${dir}/main.js`, "/usr/lib/kexec/main.js");
+ * if (p.map((x) => x.guest).join() !== "/usr/lib/kexec/main.js,/usr/lib/kexec/chunk-A.js") {
+ *   throw new Error(JSON.stringify(p));
+ * }
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export function bundlePlacements(
+  entry: string,
+  guestEntry: string,
+): { host: string; guest: string }[] {
+  const guestDir = dirname(guestEntry);
+  return bundleFiles(entry).map((host) => ({
+    host,
+    guest: host === entry ? guestEntry : `${guestDir}/${basename(host)}`,
+  }));
+}

@@ -26,7 +26,7 @@ import { dirname, resolve } from "node:path";
 import type { CpioEntry } from "../lib/initramfs/cpio.ts";
 import { hostFileEntry, sharedLibraryClosure, writeArchive } from "./mkinitramfs.ts";
 import { launcherText } from "./install.ts";
-import { bundleFiles } from "./bundle_files.ts";
+import { bundlePlacements } from "./bundle_files.ts";
 import { LIBCRYPTO_SONAMES } from "../lib/sys/libcrypto.ts";
 import { isFile } from "./test-assets/common.ts";
 
@@ -93,12 +93,8 @@ export async function* rescueEntries(inputs: RescueInputs): AsyncGenerator<CpioE
     programs.push(inputs.tool.compiled);
   } else {
     yield await hostFileEntry(inputs.tool.deno, RESCUE_PATHS.deno, 0o755);
-    const guestDir = RESCUE_PATHS.bundle.slice(0, RESCUE_PATHS.bundle.lastIndexOf("/"));
-    for (const file of bundleFiles(inputs.tool.bundle)) {
-      const guest = file === inputs.tool.bundle
-        ? RESCUE_PATHS.bundle
-        : `${guestDir}/${file.slice(file.lastIndexOf("/") + 1)}`;
-      yield await hostFileEntry(file, guest, 0o644);
+    for (const { host, guest } of bundlePlacements(inputs.tool.bundle, RESCUE_PATHS.bundle)) {
+      yield await hostFileEntry(host, guest, 0o644);
     }
     yield {
       type: "file",

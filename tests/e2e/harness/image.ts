@@ -31,7 +31,7 @@ import {
 } from "../../../scripts/mkinitramfs.ts";
 import type { ToolBuild } from "./tool.ts";
 import { LIBCRYPTO_SONAMES } from "../../../lib/sys/libcrypto.ts";
-import { bundleFiles } from "../../../scripts/bundle_files.ts";
+import { bundlePlacements } from "../../../scripts/bundle_files.ts";
 
 const GUEST_DIR = new URL("../guest/", import.meta.url).pathname;
 
@@ -94,10 +94,8 @@ export function launcherScript(deno: string, bundle: string): string {
 
 // A code-split bundle: its entry file at `guestEntry`, its chunks beside it.
 async function* bundleEntries(entry: string, guestEntry: string): AsyncGenerator<CpioEntry> {
-  const dir = guestEntry.slice(0, guestEntry.lastIndexOf("/"));
-  for (const file of bundleFiles(entry)) {
-    const name = file.slice(file.lastIndexOf("/") + 1);
-    yield await hostFileEntry(file, file === entry ? guestEntry : `${dir}/${name}`, 0o644);
+  for (const { host, guest } of bundlePlacements(entry, guestEntry)) {
+    yield await hostFileEntry(host, guest, 0o644);
   }
 }
 
